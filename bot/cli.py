@@ -1,0 +1,195 @@
+"""`citebot` command line: a thin layer over `bot.engine`; user errors exit 2 with one line."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import Settings
+from .errors import CitebotError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str) -> None:
+    click.echo(f"citebot: {message}", err=True)
+    sys.exit(2)
+
+
+def user_errors(fn: F) -> F:
+    """Named errors become one clear line and exit code 2; anything else is a bug and raises."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CitebotError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            click.echo("citebot: interrupted; the previous index is untouched", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings(sources: Path | None, index: Path | None, **extra: Any) -> Settings:
+    from pydantic import ValidationError
+
+    overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
+    if sources is not None:
+        overrides["sources"] = sources
+    if index is not None:
+        overrides["index"] = index
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise CitebotError(f"bad setting {where}: {first['msg']}") from None
+
+
+def _interactive() -> bool:
+    return sys.stderr.isatty()
+
+
+def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _report(report: Any) -> None:
+    from .presentation import summary_lines
+
+    for line in summary_lines(report):
+        click.echo(line, err=True)
+
+
+location_options = [
+    click.option("--sources", type=click.Path(path_type=Path), default=None, help="sources folder [env CITEBOT_SOURCES]"),
+    click.option("--index", type=click.Path(path_type=Path), default=None, help="index folder [env CITEBOT_INDEX]"),
+]
+
+
+def with_locations(fn: F) -> F:
+    for option in reversed(location_options):
+        fn = option(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="citebot")
+def main() -> None:
+    """citebot: answers from your documents, every passage cited."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@main.command()
+@with_locations
+@click.option("--rebuild", is_flag=True, help="re-embed everything, even unchanged sources")
+@click.option("--json", "as_json", is_flag=True, help="print the build report as JSON")
+@user_errors
+def index(sources: Path | None, index: Path | None, rebuild: bool, as_json: bool) -> None:
+    """Build or update the index from the sources folder (only changed sources are re-embedded)."""
+    from .indexing import build_index
+
+    settings = _settings(sources, index)
+    report, _ = build_index(settings, rebuild=rebuild, progress=_interactive())
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        _report(report)
+
+
+@main.command()
+@with_locations
+@click.argument("question", required=False)
+@click.option("--top-k", "-k", type=click.IntRange(1, 20), default=None, help="passages to show")
+@click.option("--json", "as_json", is_flag=True, help="JSON output; without QUESTION, one question per stdin line")
+@click.option("--no-threshold", is_flag=True, help="never refuse (for evaluation)")
+@user_errors
+def ask(
+    sources: Path | None, index: Path | None, question: str | None, top_k: int | None, as_json: bool, no_threshold: bool
+) -> None:
+    """Answer QUESTION with cited passages from the sources."""
+    from .engine import Engine
+
+    if question is None and not as_json:
+        raise CitebotError("give a QUESTION, or use --json to read questions from stdin")
+    settings = _settings(sources, index)
+    if question is not None:
+        question_check = Engine.__new__(Engine)
+        question_check.settings = settings
+        question_check.check_question(question)
+    engine, report = Engine.open_or_build(settings, progress=_interactive())
+    if report is not None:
+        click.echo(f"citebot: index was {'built' if report.added and not report.unchanged else 'updated'} first.", err=True)
+        _report(report)
+    if question is not None:
+        answer = engine.ask(question, top_k, use_threshold=not no_threshold)
+        if as_json:
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            _print_answer(answer)
+        return
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            out = engine.ask(line.rstrip("\n"), top_k, use_threshold=not no_threshold).to_dict()
+        except CitebotError as exc:
+            out = {"question": line.rstrip("\n"), "error": str(exc), "answered": False, "passages": []}
+        click.echo(json.dumps(out, ensure_ascii=False))
+        sys.stdout.flush()
+
+
+def _print_answer(answer: Any) -> None:
+    from rich.markup import escape
+
+    from .presentation import citation, highlighted
+
+    console = _console()
+    if not answer.answered:
+        console.print("Nothing in the sources answers that.")
+        if answer.passages:
+            titles = list(dict.fromkeys(p.title or p.source for p in answer.passages))
+            console.print("Closest I have: " + "; ".join(escape(t) for t in titles))
+        return
+    for p in answer.passages:
+        console.print(f"[bold][{p.rank}][/bold] [cyan]{escape(citation(p))}[/cyan]  [dim](score {p.score:.2f})[/dim]")
+        body = escape(highlighted(p, "\x00", "\x01")).replace("\x00", "[bold]").replace("\x01", "[/bold]")
+        for line in body.split("\n"):
+            console.print(f"    {line}")
+        console.print()
+
+
+@main.command("sources")
+@with_locations
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def sources_cmd(sources: Path | None, index: Path | None, as_json: bool) -> None:
+    """List the indexed documents."""
+    from .engine import Engine
+
+    engine = Engine.open(_settings(sources, index), embedder=None)
+    docs = engine.documents()
+    if as_json:
+        click.echo(json.dumps([d.__dict__ for d in docs], ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table("title", "source", "chunks", "last indexed")
+    for d in docs:
+        table.add_row(d.title or "", d.source, str(d.chunks), d.indexed_at)
+    _console().print(table)
+
+
+if __name__ == "__main__":
+    main()

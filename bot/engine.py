@@ -1,0 +1,158 @@
+"""The one API the adapters use: open an index, ask questions, list and refresh sources.
+
+Thread-safe for many readers and one writer: `ask` takes a reference to the live index once, so a
+concurrent `reindex` swaps in the new index between questions, never in the middle of one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import store
+from .answers import compose, min_score_for
+from .config import Settings
+from .embedding import Embedder, load_embedder
+from .errors import IndexMismatch, QuestionError
+from .indexing import _rebuild_reason, build_index, stale_reason
+from .records import Answer, BuildReport, DocumentInfo
+from .retrieval import retrieve
+
+
+@dataclass
+class Timings:
+    """Where the time of the last question went, in milliseconds."""
+
+    embed: float = 0.0
+    search: float = 0.0
+    compose: float = 0.0
+
+
+class Engine:
+    def __init__(self, settings: Settings, data: store.IndexData | None, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._data = data  # type: ignore[assignment]
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
+        self._reindex_lock = threading.Lock()
+        self.last_timings = Timings()
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
+        """Load the live index; refuses one built with another model or chunking."""
+        data = store.read_index(settings.index)
+        reason = _rebuild_reason(data.manifest, settings)
+        if reason:
+            raise IndexMismatch(
+                f"the index in {settings.index} does not match the settings: {reason}; "
+                "run `citebot index` to rebuild it"
+            )
+        return cls(settings, data, embedder)
+
+    @classmethod
+    def open_or_build(
+        cls, settings: Settings, embedder: Embedder | None = None, progress: bool = False
+    ) -> tuple[Engine, BuildReport | None]:
+        """Open the index, building or updating it first when it is missing or the sources changed.
+
+        A model or chunking change is not rebuilt silently: that is a full re-embed, asked for
+        with `citebot index`.
+        """
+        reason = stale_reason(settings)
+        if reason is None:
+            return cls.open(settings, embedder), None
+        if reason not in ("no index yet", "sources changed") and not reason.startswith("the index is unreadable"):
+            cls.open(settings, embedder)  # raises IndexMismatch with the reason
+        engine = cls.__new__(cls)
+        engine.__init__(settings, None, embedder)  # type: ignore[misc]
+        report, data = build_index(settings, lambda: engine.embedder, progress=progress)
+        engine._data = data
+        return engine, report
+
+    # -- asking --------------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            with self._embedder_lock:
+                if self._embedder is None:
+                    self._embedder = load_embedder(self.settings.model)
+        return self._embedder
+
+    def check_question(self, question: str) -> str:
+        q = " ".join(question.split())
+        if not q:
+            raise QuestionError("the question is empty")
+        if len(q) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"the question is {len(q)} characters long; the limit is {self.settings.max_question_chars}"
+            )
+        return q
+
+    def embed_questions(self, questions: list[str]) -> np.ndarray:
+        """Batch several questions through the model at once (the bot gathers concurrent ones)."""
+        return self.embedder.encode(questions, batch_size=max(1, len(questions)))
+
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        offset: int = 0,
+        use_threshold: bool = True,
+        query_vector: np.ndarray | None = None,
+    ) -> Answer:
+        q = self.check_question(question)
+        data = self._data
+        k = top_k or self.settings.top_k
+        t0 = time.perf_counter()
+        vec = query_vector if query_vector is not None else self.embed_questions([q])[0]
+        t1 = time.perf_counter()
+        hits = retrieve(data, vec, q, depth=max(100, 4 * (offset + k)), hybrid=self.settings.hybrid)
+        t2 = time.perf_counter()
+        min_score = min_score_for(data.manifest["model"], self.settings.min_score)
+        answer = compose(data, hits, question.strip(), k, min_score, offset, use_threshold)
+        t3 = time.perf_counter()
+        self.last_timings = Timings((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
+        return answer
+
+    # -- sources -------------------------------------------------------------------------------
+    def documents(self) -> list[DocumentInfo]:
+        data = self._data
+        counts = Counter(int(d) for d in data.chunk_doc)
+        return [
+            DocumentInfo(d["source"], d.get("title"), d.get("url"), counts.get(i, 0), d.get("indexed_at", ""))
+            for i, d in enumerate(data.documents)
+        ]
+
+    def context(self, source: str, start: int, end: int, margin: int = 600) -> tuple[str, int, int]:
+        """A passage with the text around it, widened to line boundaries, for "Show source"."""
+        data = self._data
+        row = data.doc_rows.get(source)
+        if row is None:
+            raise KeyError(source)
+        text: str = data.documents[row]["text"]
+        lo = max(0, start - margin)
+        hi = min(len(text), end + margin)
+        lo = text.rfind("\n", 0, lo) + 1 if lo > 0 else 0
+        nl = text.find("\n", hi)
+        hi = len(text) if nl < 0 else nl
+        return text[lo:hi], lo, hi
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self._data)
+
+    @property
+    def document_count(self) -> int:
+        return len(self._data.documents)
+
+    def reindex(self, rebuild: bool = False, progress: bool = False) -> BuildReport:
+        """Incremental rebuild; the new index is switched in only once it is complete on disk."""
+        with self._reindex_lock:
+            report, data = build_index(self.settings, lambda: self.embedder, rebuild=rebuild, progress=progress)
+            self._data = data
+            return report

@@ -1,0 +1,236 @@
+"""Build or update the index from the sources folder, re-embedding only what changed.
+
+Vectors are reused by the hash of exactly what was embedded (model + text), so an edited article
+costs only its changed passages; a model or chunking change rebuilds everything and says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import store
+from .chunking import SPLITTER_VERSION, chunk_document
+from .config import Settings
+from .embedding import Embedder, load_embedder
+from .errors import IndexCorrupt, SourcesError
+from .lexical import Bm25Index
+from .records import BuildReport, Chunk, Document
+from .sources import LoadedSources, load_sources
+from .vectors import APPROX_THRESHOLD, FaissIndex
+
+EMBED_VERSION = 1  # bump when what is embedded for a chunk changes
+TITLE_CHARS = 200
+
+
+def embed_input(chunk_text: str, title: str | None) -> str:
+    """What the model reads for a chunk: the title gives a passage deep in an article its topic."""
+    if title and not chunk_text.startswith(title[:40]):
+        return f"{title[:TITLE_CHARS]}\n{chunk_text}"
+    return chunk_text
+
+
+def chunk_hash(model: str, text: str) -> bytes:
+    return hashlib.blake2b(f"{model}\0{text}".encode(), digest_size=16).digest()
+
+
+def doc_hash(doc: Document) -> str:
+    payload = json.dumps([doc.meta(), doc.text], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def index_params(settings: Settings) -> dict[str, Any]:
+    """The manifest fields that, when changed, make every stored vector or chunk invalid."""
+    return {
+        "model": settings.model,
+        "chunk_size": settings.chunk_size,
+        "chunk_overlap": settings.chunk_overlap,
+        "splitter_version": SPLITTER_VERSION,
+        "embed_version": EMBED_VERSION,
+    }
+
+
+def _rebuild_reason(manifest: dict[str, Any], settings: Settings) -> str | None:
+    wanted = index_params(settings)
+    for key, value in wanted.items():
+        if manifest.get(key) != value:
+            return f"{key} changed ({manifest.get(key)!r} -> {value!r})"
+    return None
+
+
+def stale_reason(settings: Settings, loaded: LoadedSources | None = None) -> str | None:
+    """Why the index needs a build (missing, other parameters, sources changed), or None."""
+    try:
+        gen = store.current_path(settings.index)
+        if gen is None:
+            return "no index yet"
+        manifest = store.read_manifest(gen)
+    except IndexCorrupt as exc:
+        return f"the index is unreadable ({exc})"
+    reason = _rebuild_reason(manifest, settings)
+    if reason:
+        return reason
+    loaded = loaded or load_sources(settings.sources, settings.max_file_mb)
+    if {f.rel: f.sha256 for f in loaded.files} != manifest.get("files"):
+        return "sources changed"
+    return None
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder | Callable[[], Embedder] | None = None,
+    rebuild: bool = False,
+    progress: bool = False,
+) -> tuple[BuildReport, store.IndexData]:
+    """Bring the index in line with the sources folder; returns what changed and the live index."""
+    started = time.perf_counter()
+    loaded = load_sources(settings.sources, settings.max_file_mb)
+    report = BuildReport(skipped=list(loaded.skipped))
+    if not loaded.documents:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in loaded.skipped[:5])
+        raise SourcesError(
+            f"no readable documents in {settings.sources}" + (f" (skipped {reasons})" if reasons else "")
+        )
+    with store.build_lock(settings.index):
+        old: store.IndexData | None = None
+        try:
+            old = store.read_index(settings.index)
+        except store.IndexMissing:
+            report.rebuilt_reason = None
+        except IndexCorrupt as exc:
+            report.rebuilt_reason = f"previous index unreadable: {exc}"
+        if old is not None:
+            reason = "--rebuild" if rebuild else _rebuild_reason(old.manifest, settings)
+            if reason:
+                report.rebuilt_reason = reason
+                old_for_reuse = None
+            else:
+                old_for_reuse = old
+            files = {f.rel: f.sha256 for f in loaded.files}
+            if old_for_reuse is not None and files == old.manifest.get("files"):
+                report.documents = len(old.documents)
+                report.chunks = len(old)
+                report.unchanged = len(old.documents)
+                report.reused_chunks = len(old)
+                report.seconds = time.perf_counter() - started
+                return report, old
+        else:
+            old_for_reuse = None
+
+        if embedder is None:
+            model: Embedder = load_embedder(settings.model)
+        elif callable(embedder) and not hasattr(embedder, "encode"):
+            model = embedder()
+        else:
+            model = embedder  # type: ignore[assignment]
+        data = _assemble(settings, loaded, old_for_reuse, model, report, progress)
+        store.write_index(settings.index, data)
+        store.prune(settings.index)
+        report.switched = True
+        report.seconds = time.perf_counter() - started
+        return report, data
+
+
+def _assemble(
+    settings: Settings,
+    loaded: LoadedSources,
+    old: store.IndexData | None,
+    model: Embedder,
+    report: BuildReport,
+    progress: bool,
+) -> store.IndexData:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    old_docs = {d["source"]: d for d in old.documents} if old is not None else {}
+    file_of = {}
+    for f in loaded.files:
+        file_of[f.rel] = f
+    documents: list[dict[str, Any]] = []
+    chunks: list[Chunk] = []
+    chunk_doc: list[int] = []
+    inputs: list[str] = []
+    for doc in loaded.documents:
+        h = doc_hash(doc)
+        previous = old_docs.get(doc.source)
+        if previous is None:
+            report.added.append(doc.source)
+        elif previous.get("sha256") != h:
+            report.changed.append(doc.source)
+        else:
+            report.unchanged += 1
+        record = doc.meta()
+        record.update(
+            text=doc.text,
+            sha256=h,
+            indexed_at=previous["indexed_at"] if previous and previous.get("sha256") == h else now,
+        )
+        title_budget = model.count_tokens(doc.title[:TITLE_CHARS]) if doc.title else 0
+        doc_chunks = chunk_document(
+            doc,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            count_tokens=model.count_tokens,
+            max_tokens=max(32, model.max_tokens - title_budget),
+        )
+        if not doc_chunks:
+            continue
+        row = len(documents)
+        documents.append(record)
+        for c in doc_chunks:
+            chunks.append(c)
+            chunk_doc.append(row)
+            inputs.append(embed_input(c.text, doc.title))
+    current = {d["source"] for d in documents}
+    report.removed = sorted(s for s in old_docs if s not in current)
+
+    hashes = [chunk_hash(settings.model, text) for text in inputs]
+    reuse: dict[bytes, int] = {}
+    old_vectors = None
+    if old is not None:
+        old_vectors = old.dense.vectors()
+        reuse = {bytes(h): i for i, h in enumerate(old.chunk_hash)}
+    todo: dict[bytes, int] = {}
+    for i, h in enumerate(hashes):
+        if h not in reuse and h not in todo:
+            todo[h] = i
+    fresh = model.encode([inputs[i] for i in todo.values()], settings.batch_size, progress)
+    fresh_row = {h: j for j, h in enumerate(todo)}
+    vectors = np.zeros((len(hashes), model.dim), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        if h in fresh_row:
+            vectors[i] = fresh[fresh_row[h]]
+        else:
+            assert old_vectors is not None
+            vectors[i] = old_vectors[reuse[h]]
+    report.embedded_chunks = len(todo)
+    report.reused_chunks = len(hashes) - sum(1 for h in hashes if h in fresh_row)
+    report.documents = len(documents)
+    report.chunks = len(chunks)
+
+    dense = FaissIndex.from_vectors(vectors, model.dim, APPROX_THRESHOLD)
+    bm25 = Bm25Index.build(inputs) if inputs else None
+    manifest = index_params(settings) | {
+        "format": store.FORMAT_VERSION,
+        "dim": model.dim,
+        "max_tokens": model.max_tokens,
+        "built_at": now,
+        "documents": len(documents),
+        "chunks": len(chunks),
+        "index_type": type(dense.index).__name__,
+        "files": {f.rel: f.sha256 for f in loaded.files},
+    }
+    return store.IndexData(
+        manifest=manifest,
+        documents=documents,
+        chunk_doc=np.asarray(chunk_doc, dtype=np.int32),
+        chunk_start=np.asarray([c.start for c in chunks], dtype=np.int64),
+        chunk_end=np.asarray([c.end for c in chunks], dtype=np.int64),
+        chunk_hash=np.asarray(hashes, dtype="S16"),
+        dense=dense,
+        bm25=bm25,
+    )

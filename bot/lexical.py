@@ -1,0 +1,68 @@
+"""BM25 keyword search (bm25s), saved as JSON and numpy arrays without pickle.
+
+Names, places and numbers ("Micron", "Meng Wanzhou") are where keyword search beats embeddings.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexCorrupt
+
+for _name in ("bm25s",):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+class Bm25Index:
+    def __init__(self, model, size: int) -> None:  # type: ignore[no-untyped-def]
+        self.model = model
+        self.size = size
+        self.stemmer = _stemmer()
+
+    @classmethod
+    def build(cls, texts: list[str]) -> Bm25Index:
+        import bm25s
+
+        model = bm25s.BM25()
+        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+        model.index(tokens, show_progress=False)
+        return cls(model, len(texts))
+
+    @classmethod
+    def load(cls, path: Path, size: int) -> Bm25Index:
+        import bm25s
+
+        try:
+            model = bm25s.BM25.load(str(path), mmap=False, allow_pickle=False, show_progress=False)
+        except Exception as exc:  # bm25s raises json/numpy/OS errors on a damaged folder
+            raise IndexCorrupt(f"keyword index {path} cannot be read: {type(exc).__name__}: {exc}"[:300]) from None
+        return cls(model, size)
+
+    def save(self, path: Path) -> None:
+        self.model.save(str(path), allow_pickle=False, show_progress=False)
+
+    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and BM25 scores, best first; empty when no query term is in the vocabulary."""
+        import bm25s
+
+        k = min(k, self.size)
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+        if k <= 0:
+            return empty
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self.stemmer, show_progress=False, return_ids=False)
+        vocab = self.model.vocab_dict
+        terms = [t for t in tokens[0] if t in vocab]
+        if not terms:
+            return empty
+        ids, scores = self.model.retrieve([terms], k=k, show_progress=False, n_threads=1)
+        keep = scores[0] > 0
+        return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)

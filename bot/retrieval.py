@@ -1,0 +1,58 @@
+"""Find candidate chunks for a question: dense (cosine) and BM25 lists fused by reciprocal rank.
+
+Fusion by rank, not by score, because cosine and BM25 scores live on unrelated scales; each hit
+keeps its cosine so the answer layer can judge relevance on a calibrated scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .store import IndexData
+
+RRF_K = 60
+DEPTH = 100
+
+
+@dataclass
+class Hit:
+    chunk: int
+    score: float  # fused (RRF) score, used for ranking
+    cosine: float  # question-passage cosine similarity, used for the relevance bar
+    bm25: float = 0.0
+
+
+def rrf(ranked_lists: list[list[int]], k: int = RRF_K, weights: list[float] | None = None) -> dict[int, float]:
+    """Reciprocal-rank fusion: sum over lists of weight / (k + rank), ranks from 1."""
+    weights = weights or [1.0] * len(ranked_lists)
+    fused: dict[int, float] = {}
+    for ids, w in zip(ranked_lists, weights, strict=True):
+        for rank, item in enumerate(ids, start=1):
+            fused[item] = fused.get(item, 0.0) + w / (k + rank)
+    return fused
+
+
+def retrieve(
+    data: IndexData, query_vector: np.ndarray, question: str, depth: int = DEPTH, hybrid: bool = True
+) -> list[Hit]:
+    """Candidates best first."""
+    if len(data) == 0:
+        return []
+    q = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
+    scores, ids = data.dense.search(q, depth)
+    cosine = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+    dense_ids = [int(i) for i in ids[0] if i >= 0]
+    if not hybrid or data.bm25 is None:
+        return [Hit(i, cosine[i], cosine[i]) for i in dense_ids]
+    bm_ids, bm_scores = data.bm25.search(question, depth)
+    bm25 = {int(i): float(s) for i, s in zip(bm_ids, bm_scores, strict=True)}
+    fused = rrf([dense_ids, list(bm25)])
+    missing = [i for i in fused if i not in cosine]
+    if missing:
+        vecs = np.stack([data.dense.index.reconstruct(i) for i in missing])
+        for i, s in zip(missing, vecs @ q[0], strict=True):
+            cosine[i] = float(s)
+    order = sorted(fused, key=lambda i: (-fused[i], -cosine[i]))
+    return [Hit(i, fused[i], cosine[i], bm25.get(i, 0.0)) for i in order]
