@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,3 +34,9 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, description="larger source files are skipped")
     batch_size: int = Field(32, ge=1, description="passages per embedding batch")
     hybrid: bool = Field(True, description="fuse BM25 keyword search with dense search")
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch", description="embedding runtime: sentence-transformers, or its ONNX export (fp32 / int8)"
+    )
+    cache: Path | None = Field(
+        None, description="where ONNX exports are cached; default $XDG_CACHE_HOME/citebot or ~/.cache/citebot"
+    )

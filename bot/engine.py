@@ -20,7 +20,7 @@ from .embedding import Embedder, load_embedder
 from .errors import IndexMismatch, QuestionError
 from .indexing import _rebuild_reason, build_index, stale_reason
 from .records import Answer, BuildReport, DocumentInfo
-from .retrieval import retrieve
+from .retrieval import rank_documents, retrieve
 
 
 @dataclass
@@ -80,7 +80,7 @@ class Engine:
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    self._embedder = load_embedder(self.settings.model)
+                    self._embedder = load_embedder(self.settings.model, self.settings.backend, self.settings.cache)
         return self._embedder
 
     def check_question(self, question: str) -> str:
@@ -118,6 +118,13 @@ class Engine:
         t3 = time.perf_counter()
         self.last_timings = Timings((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
         return answer
+
+    def rank_documents(self, question: str, depth: int = 100, query_vector: np.ndarray | None = None) -> list[str]:
+        """Sources best first by their best passage: what document benchmarks (BEIR) score."""
+        data = self._data
+        vec = query_vector if query_vector is not None else self.embed_questions([question])[0]
+        hits = retrieve(data, vec, question, depth=depth, hybrid=self.settings.hybrid)
+        return [data.documents[row]["source"] for row in rank_documents(hits, data.chunk_doc)]
 
     # -- sources -------------------------------------------------------------------------------
     def documents(self) -> list[DocumentInfo]:

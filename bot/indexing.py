@@ -53,6 +53,7 @@ def index_params(settings: Settings) -> dict[str, Any]:
         "chunk_overlap": settings.chunk_overlap,
         "splitter_version": SPLITTER_VERSION,
         "embed_version": EMBED_VERSION,
+        "backend": settings.backend,  # fp32 and int8 vectors must never be mixed in one index
     }
 
 
@@ -124,7 +125,7 @@ def build_index(
             old_for_reuse = None
 
         if embedder is None:
-            model: Embedder = load_embedder(settings.model)
+            model: Embedder = load_embedder(settings.model, settings.backend, settings.cache)
         elif callable(embedder) and not hasattr(embedder, "encode"):
             model = embedder()
         else:

@@ -1,0 +1,135 @@
+"""The embedding backends: torch (reference) and the ONNX export, fp32 and per-channel int8."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.config import Settings
+from bot.embedding import OnnxEmbedder, load_embedder, onnx_model_path
+from bot.errors import CitebotError, IndexMismatch
+
+LONG = " ".join(
+    f"Sentence {i} of a long report on trade talks between Washington and Beijing, with tariffs on steel."
+    for i in range(40)
+)
+TEXTS = [
+    "What did Pompeo say?",
+    "Huawei equipment in allied networks",
+    "x",
+    "",
+    "Ünïcödé, emoji 🎉 and right-to-left שלום עולם",
+    LONG[:600],
+    LONG,  # far beyond the 256 word-piece window: truncated at 256, not at tokenizer.json's 128
+]
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory):
+    """One export per test session, in a temp cache (never the user's)."""
+    return tmp_path_factory.mktemp("citebot-cache")
+
+
+@pytest.fixture(scope="session")
+def onnx_fp32(onnx_cache):
+    return OnnxEmbedder(backend="onnx", cache_dir=onnx_cache)
+
+
+@pytest.fixture(scope="session")
+def onnx_int8(onnx_cache):
+    return OnnxEmbedder(backend="onnx-int8", cache_dir=onnx_cache)
+
+
+def test_torch_vectors_are_normalized(embedder):
+    """The reference backend returns unit vectors of the model's dimension, empty input -> (0, dim)."""
+    v = embedder.encode(TEXTS)
+    assert v.shape == (len(TEXTS), embedder.dim) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert embedder.encode([]).shape == (0, embedder.dim)
+
+
+def test_onnx_fp32_matches_torch(embedder, onnx_fp32):
+    """The fp32 export gives the same vectors as sentence-transformers, long and padded texts included."""
+    assert (onnx_fp32.dim, onnx_fp32.max_tokens) == (embedder.dim, embedder.max_tokens) == (384, 256)
+    cos = (onnx_fp32.encode(TEXTS, batch_size=3) * embedder.encode(TEXTS)).sum(1)
+    assert cos.min() > 0.9999
+
+
+def test_onnx_int8_stays_close_to_fp32(embedder, onnx_int8):
+    """Per-channel int8 keeps cosine to fp32 high (per-tensor int8 fell to ~0.94)."""
+    cos = (onnx_int8.encode(TEXTS) * embedder.encode(TEXTS)).sum(1)
+    assert cos.mean() > 0.98 and cos.min() > 0.95
+    assert onnx_int8.model_path.name == "model-int8.onnx"
+    assert onnx_int8.model_path.stat().st_size < onnx_fp32_size(onnx_int8) / 3
+
+
+def onnx_fp32_size(emb: OnnxEmbedder) -> int:
+    return (emb.model_path.parent / "model.onnx").stat().st_size
+
+
+def test_batching_does_not_change_vectors(onnx_fp32):
+    """A text alone and the same text padded inside a length-sorted batch get the same vector."""
+    together = onnx_fp32.encode(TEXTS, batch_size=len(TEXTS))
+    alone = np.stack([onnx_fp32.encode([t])[0] for t in TEXTS])
+    assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_token_counts_match_torch_tokenizer(embedder, onnx_int8):
+    """count_tokens sees every word piece (no 128 cut from tokenizer.json), same as the torch tokenizer."""
+    counts = [onnx_int8.count_tokens(t) for t in TEXTS]
+    assert counts == [embedder.count_tokens(t) for t in TEXTS]
+    assert counts[-1] > 256 and counts[3] == 2  # [CLS] [SEP] for the empty text
+
+
+def test_export_is_cached_and_reused(onnx_cache, onnx_int8):
+    """A second load reuses the cached files instead of exporting again."""
+    path = onnx_model_path("packaged:all-MiniLM-L6-v2", "onnx-int8", onnx_cache)
+    before = path.stat().st_mtime_ns
+    again = OnnxEmbedder(backend="onnx-int8", cache_dir=onnx_cache)
+    assert again.model_path == path == onnx_int8.model_path and path.stat().st_mtime_ns == before
+    assert not list(path.parent.glob("*.tmp-*"))
+
+
+def test_damaged_cache_file_is_a_clear_error(tmp_path, onnx_cache, onnx_int8):
+    """A truncated cached model gives one line naming the file, not an onnxruntime traceback."""
+    import shutil
+
+    cache = tmp_path / "cache"
+    shutil.copytree(onnx_cache, cache)
+    target = onnx_model_path("packaged:all-MiniLM-L6-v2", "onnx-int8", cache)
+    target.write_bytes(target.read_bytes()[:1000])
+    with pytest.raises(CitebotError, match="delete it to re-export"):
+        OnnxEmbedder(backend="onnx-int8", cache_dir=cache)
+
+
+def test_unknown_backend_and_non_local_model_are_refused(tmp_path):
+    """Bad backend names and models the export cannot handle fail with a clear message."""
+    with pytest.raises(CitebotError, match="unknown embedding backend"):
+        load_embedder(backend="tensorrt")
+    with pytest.raises(CitebotError, match="local sentence-transformers folder"):
+        load_embedder(str(tmp_path), backend="onnx", cache_dir=tmp_path / "c")
+
+
+def test_backend_setting_is_validated(monkeypatch):
+    """CITEBOT_BACKEND accepts only the known backends."""
+    monkeypatch.setenv("CITEBOT_BACKEND", "onnx-int8")
+    assert Settings().backend == "onnx-int8"
+    monkeypatch.setenv("CITEBOT_BACKEND", "gpu")
+    with pytest.raises(ValueError):
+        Settings()
+
+
+def test_backend_is_part_of_the_index_identity(seed_sources, onnx_cache, onnx_int8, monkeypatch):
+    """An index built with int8 vectors is refused by an engine configured for another backend."""
+    from bot.engine import Engine
+    from bot.indexing import build_index
+
+    monkeypatch.setenv("CITEBOT_CACHE", str(onnx_cache))
+    settings = Settings(backend="onnx-int8", cache=onnx_cache)
+    report, data = build_index(settings)
+    assert report.embedded_chunks == len(data) > 0 and data.manifest["backend"] == "onnx-int8"
+    engine = Engine.open(settings)
+    answer = engine.ask("Does Pompeo think Huawei is a risk?")
+    assert answer.passages and "Pompeo" in (answer.passages[0].title or "")
+    with pytest.raises(IndexMismatch, match="backend"):
+        Engine.open(Settings(backend="torch"))
