@@ -7,11 +7,12 @@ the nearest unrelated text as an answer.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .config import DEFAULT_MODEL
+from .highlight import best_sentence
+from .quotes import asked_speaker, quotes_by
 from .records import Answer, Highlight, Passage
 from .retrieval import Hit
 from .store import IndexData
@@ -19,14 +20,6 @@ from .store import IndexData
 # Cosine bar per model, chosen on labelled questions (see README, "Answer quality").
 CALIBRATED_MIN_SCORE = {DEFAULT_MODEL: 0.25}
 FALLBACK_MIN_SCORE = 0.25
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
-STOPWORDS = frozenset(
-    "a an and are as at be but by did do does for from had has have he her his how i in is it its "
-    "me my not of on or our say said says she so than that the their them there they this to was "
-    "we were what when where which who whom why will with would you your about after".split()
-)
 
 
 def min_score_for(model: str, configured: float) -> float:
@@ -40,21 +33,42 @@ class _Span:
     end: int
     score: float
     cosine: float
+    quoted: bool = False
+    also_in: list[str] = field(default_factory=list)
+
+
+def _fold_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def _merge(data: IndexData, hits: list[Hit]) -> list[_Span]:
-    """Overlapping chunks of one document become one passage, ranked where its best chunk was."""
+    """Overlapping chunks of one document become one passage, ranked where its best chunk was.
+
+    A chunk whose text was already seen in another document (a syndicated copy) is folded into
+    the first one's passage as "also in" instead of being shown twice.
+    """
     spans: list[_Span] = []
+    seen: dict[str, _Span] = {}
     for hit in hits:
         doc = int(data.chunk_doc[hit.chunk])
         start, end = int(data.chunk_start[hit.chunk]), int(data.chunk_end[hit.chunk])
+        key = _fold_key(data.chunk_text(hit.chunk))
+        first = seen.get(key)
+        if first is not None and first.doc != doc:
+            source = data.documents[doc]["source"]
+            if source not in first.also_in:
+                first.also_in.append(source)
+            continue
         for span in spans:
             if span.doc == doc and start < span.end and end > span.start:
                 span.start, span.end = min(span.start, start), max(span.end, end)
                 span.cosine = max(span.cosine, hit.cosine)
+                span.quoted = span.quoted or hit.quoted
                 break
         else:
-            spans.append(_Span(doc, start, end, hit.score, hit.cosine))
+            span = _Span(doc, start, end, hit.score, hit.cosine, hit.quoted)
+            spans.append(span)
+        seen.setdefault(key, span)
     return spans
 
 
@@ -67,33 +81,12 @@ def location(doc: dict, start: int) -> str:
     return f"paragraph {sum(1 for line in complete_lines if line.strip()) + 1}"
 
 
-def terms(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 1}
-
-
-def sentences(text: str, base: int = 0) -> list[tuple[int, int]]:
-    """Sentence spans (offsets relative to `base`), good enough to pick a line to bold."""
-    spans: list[tuple[int, int]] = []
-    cursor = 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.start() > cursor:
-            spans.append((base + cursor, base + m.start()))
-        cursor = m.end()
-    if cursor < len(text):
-        spans.append((base + cursor, base + len(text)))
-    return [(s, e) for s, e in spans if text[s - base : e - base].strip()]
-
-
-def best_sentence(text: str, base: int, question: str) -> Highlight | None:
-    """The sentence sharing the most question terms; the first one wins ties."""
-    wanted = terms(question)
-    best: tuple[int, int] | None = None
-    best_score = 0
-    for s, e in sentences(text, base):
-        score = len(wanted & terms(text[s - base : e - base]))
-        if score > best_score:
-            best, best_score = (s, e), score
-    return Highlight(*best) if best else None
+def _highlight(text: str, span: _Span, question: str, speaker: str | None) -> Highlight | None:
+    """The asked person's first quote in the passage, else the best-answering sentence."""
+    if span.quoted and speaker:
+        for q in quotes_by(text, speaker, span.start, span.end):
+            return Highlight(max(q.start, span.start), min(q.end, span.end))
+    return best_sentence(text[span.start : span.end], span.start, question)
 
 
 def compose(
@@ -105,8 +98,19 @@ def compose(
     offset: int = 0,
     use_threshold: bool = True,
 ) -> Answer:
+    """Passages `offset..offset+top_k`; answered when one clears `min_score` (cosine).
+
+    When answered, passages after the first that do not clear the bar themselves are left out:
+    a weak tail would be presented as part of the answer. Quoted passages stay: they were
+    asked for by name.
+    """
     spans = _merge(data, hits)
     window = spans[offset : offset + top_k]
+    best = max((s.cosine for s in window), default=0.0)
+    answered = bool(window) and (not use_threshold or best >= min_score)
+    if answered and use_threshold:
+        window = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted]
+    speaker = asked_speaker(question) if any(s.quoted for s in window) else None
     passages: list[Passage] = []
     for rank, span in enumerate(window, start=offset + 1):
         doc = data.documents[span.doc]
@@ -125,9 +129,8 @@ def compose(
                 location=location(doc, span.start),
                 author=doc.get("author"),
                 publisher=doc.get("publisher"),
-                highlight=best_sentence(text, span.start, question),
+                highlight=_highlight(doc["text"], span, question, speaker),
+                also_in=list(span.also_in),
             )
         )
-    best = max((s.cosine for s in spans[: max(top_k, 1)]), default=0.0)
-    answered = bool(passages) and (not use_threshold or best >= min_score)
     return Answer(question, answered, passages, offset, has_more=len(spans) > offset + top_k)

@@ -170,6 +170,46 @@ def _print_answer(answer: Any) -> None:
         console.print()
 
 
+@main.command("eval")
+@with_locations
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--split", default="test", show_default=True, help="BEIR qrels split")
+@click.option("--unanswerable", type=click.Path(path_type=Path), default=None, help="jsonl of questions to refuse")
+@click.option("--top-k", "-k", type=click.IntRange(1, 20), default=None, help="passages per answer (QA)")
+@click.option("--misses", is_flag=True, help="list the QA questions answered wrongly")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def eval_cmd(
+    sources: Path | None,
+    index: Path | None,
+    data: Path,
+    split: str,
+    unanswerable: Path | None,
+    top_k: int | None,
+    misses: bool,
+    as_json: bool,
+) -> None:
+    """Score answers: DATA is a BEIR folder (nDCG@10, recall, MRR) or a QA jsonl file (hits, refusals)."""
+    from .evaluation import evaluate, table
+
+    if not data.exists():
+        raise CitebotError(f"{data} does not exist")
+    if data.is_dir() and index is None and not os.environ.get("CITEBOT_INDEX"):
+        raise CitebotError("give --index DIR for the benchmark's own index (it must not replace yours)")
+    reports, build = evaluate(_settings(sources, index), data, split, unanswerable, top_k, progress=_interactive())
+    if build is not None:
+        _report(build)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in reports], ensure_ascii=False))
+        return
+    for line in table(reports):
+        click.echo(line)
+    if misses:
+        for r in reports:
+            for m in r.misses:
+                click.echo(json.dumps(m, ensure_ascii=False))
+
+
 @main.command("sources")
 @with_locations
 @click.option("--json", "as_json", is_flag=True)

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .quotes import asked_speaker, quotes_by
 from .store import IndexData
 
 RRF_K = 60
 DEPTH = 100
+QUOTE_DOCS = 10  # documents searched for the asked person's quotes
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Hit:
     score: float  # fused (RRF) score, used for ranking
     cosine: float  # question-passage cosine similarity, used for the relevance bar
     bm25: float = 0.0
+    quoted: bool = False  # holds a quote by the person a "what did X say?" question names
 
 
 def rrf(ranked_lists: list[list[int]], k: int = RRF_K, weights: list[float] | None = None) -> dict[int, float]:
@@ -55,4 +58,43 @@ def retrieve(
         for i, s in zip(missing, vecs @ q[0], strict=True):
             cosine[i] = float(s)
     order = sorted(fused, key=lambda i: (-fused[i], -cosine[i]))
-    return [Hit(i, fused[i], cosine[i], bm25.get(i, 0.0)) for i in order]
+    hits = [Hit(i, fused[i], cosine[i], bm25.get(i, 0.0)) for i in order]
+    return quotes_first(data, hits, question, q[0])
+
+
+def quotes_first(data: IndexData, hits: list[Hit], question: str, query_vector: np.ndarray) -> list[Hit]:
+    """For "what did X say?", passages quoting X go first (their order kept), the rest after.
+
+    The top documents are searched whole, so a quote whose passage names X only as "he" is found.
+    """
+    speaker = asked_speaker(question)
+    if not speaker or not hits:
+        return hits
+    by_chunk = {h.chunk: h for h in hits}
+    docs: dict[int, Hit] = {}
+    for h in hits:
+        docs.setdefault(int(data.chunk_doc[h.chunk]), h)
+        if len(docs) >= QUOTE_DOCS:
+            break
+    extra: list[Hit] = []
+    for row, best in docs.items():
+        text = data.documents[row]["text"]
+        for c in np.flatnonzero(data.chunk_doc == row):
+            c = int(c)
+            if not quotes_by(text, speaker, int(data.chunk_start[c]), int(data.chunk_end[c])):
+                continue
+            if c in by_chunk:
+                by_chunk[c].quoted = True
+            else:
+                vec = data.dense.index.reconstruct(c)
+                extra.append(Hit(c, best.score, float(vec @ query_vector), 0.0, quoted=True))
+    merged = sorted(hits + extra, key=lambda h: -h.score)
+    return [h for h in merged if h.quoted] + [h for h in merged if not h.quoted]
+
+
+def rank_documents(hits: list[Hit], chunk_doc: np.ndarray) -> list[int]:
+    """Document rows best first, each placed where its best passage ranks (for document benchmarks)."""
+    seen: dict[int, None] = {}
+    for hit in hits:
+        seen.setdefault(int(chunk_doc[hit.chunk]), None)
+    return list(seen)

@@ -1,0 +1,74 @@
+"""The sentence of a passage that best answers the question, in document offsets, to be bolded.
+
+Sentences come from pysbd (rule-based, handles "Mr." and "U.S." without breaking), run on the
+passage only so it stays cheap at query time. A sentence scores by the question's content words it
+shares, stemmed ("ban" matches "banned"); a word that is rare across the passage's sentences
+counts more than one repeated everywhere, and ties go to the earlier sentence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+from .records import Highlight
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+STOPWORDS = frozenset(
+    "a an and are as at be but by can could did do does for from had has have he her his how i in is it its "
+    "me my not of on or our say said says she so than that the their them there they this to was "
+    "we were what when where which who whom why will with would you your about after tell told".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _segmenter():  # type: ignore[no-untyped-def]
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed content words of `text`."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return set(_stemmer().stemWords([w for w in words if w not in STOPWORDS and len(w) > 1]))
+
+
+def sentences(text: str, base: int = 0) -> list[tuple[int, int]]:
+    """Sentence spans of `text` as offsets plus `base`, trailing whitespace trimmed, blank ones dropped."""
+    spans: list[tuple[int, int]] = []
+    for seg in _segmenter().segment(text):
+        start, end = seg.start, seg.end
+        # a headline and its body arrive as one piece when only blank lines separate them
+        for part in re.finditer(r"[^\n]+", text[start:end]):
+            s, e = start + part.start(), start + part.end()
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if text[s:e].strip():
+                spans.append((base + s, base + e))
+    return spans
+
+
+def best_sentence(text: str, base: int, question: str) -> Highlight | None:
+    """The passage sentence sharing the most (rarity-weighted) question words; None if none shares any."""
+    wanted = terms(question)
+    if not wanted:
+        return None
+    spans = sentences(text, base)
+    bags = [terms(text[s - base : e - base]) for s, e in spans]
+    df = {t: sum(1 for b in bags if t in b) for t in wanted}
+    best: tuple[int, int] | None = None
+    best_score = 0.0
+    for span, bag in zip(spans, bags, strict=True):
+        score = sum(1.0 + math.log(len(bags) / df[t]) for t in wanted & bag)
+        if score > best_score:
+            best, best_score = span, score
+    return Highlight(*best) if best else None

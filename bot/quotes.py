@@ -1,0 +1,255 @@
+"""Who said what: quoted statements in a document and their speakers, for "what did X say?".
+
+News quotes follow a few fixed shapes: `"...," X said`, `"...," said X`, `X said: "..."`,
+`X said the plan "will fail"`, and `"...," he added` where the pronoun points back to the last
+named speaker (often a paragraph or two earlier). Quotes are found by pairing quotation marks
+(curly or straight, mixed as real copy mixes them; single quotes inside double ones stay part of
+the quote), and a quote without its own attribution continues the previous speaker in the same or
+next paragraph. Speakers are name-like runs of capitalised words: a statistical NER model was
+considered (spaCy's models are not shipped on PyPI by their authors) and these rules are what
+the tests pin.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+OPEN = "“«"
+CLOSE = "”»"
+STRAIGHT = '"'
+SPEECH_VERBS = frozenset(
+    "said says say saying added adds adding told tells telling stated explained explains warned warns "
+    "argued argues insisted insists claimed claims noted notes continued asked asks replied replies wrote "
+    "writes commented declared announced admitted admits urged urges stressed stresses suggested suggests "
+    "believes believed acknowledged conceded predicted maintained observed remarked responded recalled "
+    "concluded joked confirmed denied vowed pledged promised".split()
+)
+PRONOUNS = frozenset({"he", "she"})
+# Capitalised words that start sentences or name roles, not people.
+NOT_NAMES = frozenset(
+    "the a an it this that these those but and or in on at for with from to by as if when while "
+    "however meanwhile also then there here his her their its our my your mr mrs ms dr sir lord "
+    "lady president senator secretary minister chancellor prime chief executive spokesman "
+    "spokeswoman spokesperson state officials official reuters".split()
+)
+TITLES = frozenset("mr mrs ms dr sir lord lady".split())
+ROLES = frozenset("president senator secretary minister chancellor spokesman spokeswoman chief executive".split())
+PREPOSITIONS = frozenset("of for at from in on with to into about against over under".split())
+# Lowercase words that may sit between a quote and its speech verb (`," the firm's boss also said`).
+LINKING = frozenset("the a an of also has had have later then reportedly 's who company's firm's".split())
+_TOKEN = re.compile(r"[A-Za-z](?:[\w'’-]|\.(?=\w))*|[,:;.!?]")
+WINDOW = 120  # characters around a quote searched for its attribution
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A quoted statement: `start`/`end` include the quotation marks; `speaker` may be None."""
+
+    start: int
+    end: int
+    speaker: str | None
+    paragraph: int
+
+
+def _paragraph_starts(text: str) -> list[int]:
+    starts = [0]
+    for m in re.finditer(r"\n\s*\n|\n", text):
+        starts.append(m.end())
+    return starts
+
+
+def _is_opening(text: str, i: int) -> bool:
+    ch = text[i]
+    if ch in OPEN:
+        return True
+    if ch in CLOSE:
+        return False
+    prev = text[i - 1] if i > 0 else " "
+    return prev.isspace() or prev in "([{—–-:/"
+
+
+def quote_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of double-quoted text, marks included; an unclosed quote runs to its paragraph's end."""
+    spans: list[tuple[int, int]] = []
+    open_at: int | None = None
+    for i, ch in enumerate(text):
+        if ch == "\n" and open_at is not None and text[i + 1 : i + 2] in ("\n", ""):
+            spans.append((open_at, i))
+            open_at = None
+        elif ch in OPEN or ch in CLOSE or ch == STRAIGHT:
+            if open_at is None:
+                if _is_opening(text, i):
+                    open_at = i
+            elif not _is_opening(text, i) or ch in CLOSE:
+                spans.append((open_at, i + 1))
+                open_at = None
+            elif ch in OPEN and text[open_at] == STRAIGHT:
+                open_at = i  # a stray straight mark before a real opening one
+    if open_at is not None:
+        spans.append((open_at, len(text)))
+    return [(s, e) for s, e in spans if e - s > 3]
+
+
+def _names(tokens: list[str]) -> list[tuple[int, list[str], bool]]:
+    """Runs of capitalised words as (index of first token, words, led by a title such as "Ms")."""
+    runs: list[tuple[int, list[str], bool]] = []
+    current: list[str] = []
+    titled = False
+    for i, tok in enumerate([*tokens, "."]):
+        word = tok.rstrip(".’'")
+        low = word.lower()
+        capital = word[:1].isupper() and not (word.isupper() and len(word) <= 4)
+        if capital and low not in NOT_NAMES:
+            if not current:
+                prev = tokens[i - 1].lower().rstrip(".") if i > 0 else ""
+                titled = prev in TITLES or prev in ROLES
+            current.append(word)
+            continue
+        if current:
+            first = i - len(current)
+            before = [t.lower() for t in tokens[max(0, first - 2) : first]]
+            in_phrase = bool(before) and (
+                before[-1] in PREPOSITIONS or (before[-1] == "the" and len(before) > 1 and before[0] in PREPOSITIONS)
+            )
+            if not in_phrase:
+                runs.append((first, current, titled))
+        current = []
+    return runs
+
+
+def _pick(runs: list[tuple[int, list[str], bool]], nearest_last: bool) -> str | None:
+    """The speaker among name runs: a full name or titled name nearest the verb, else any name."""
+    ordered = list(reversed(runs)) if nearest_last else runs
+    for _, words, titled in ordered:
+        if len(words) >= 2 or titled:
+            return " ".join(words)
+    return " ".join(ordered[0][1]) if ordered else None
+
+
+def _verb_at(tokens: list[str]) -> int | None:
+    for i, tok in enumerate(tokens):
+        if tok.lower() in SPEECH_VERBS:
+            return i
+        if tok.lower() == "according" and i + 1 < len(tokens) and tokens[i + 1].lower() == "to":
+            return i + 1
+    return None
+
+
+def _speaker_after(tail: str) -> str | None:
+    """`," Pompeo said` / `," said Mr Brown` / `," he added`: the clause right after a quote."""
+    tokens = _TOKEN.findall(tail)
+    cut = next(
+        (i for i, t in enumerate(tokens) if t in ".!?;" and not (i and tokens[i - 1].lower() in TITLES)), len(tokens)
+    )
+    tokens = tokens[: min(cut, 14)]
+    v = _verb_at(tokens)
+    if v is None:
+        return None
+    before, after = tokens[:v], tokens[v + 1 :]
+    if any(t[:1].islower() and t.lower() not in LINKING and t.lower() not in PRONOUNS for t in before):
+        return None  # `", while the Tories said it` is another clause, not an attribution
+    if before and before[-1].lower() in PRONOUNS:
+        return before[-1].lower()
+    name = _pick(_names(before), nearest_last=True)
+    if name:
+        return name
+    if after and after[0].lower() in PRONOUNS:
+        return after[0].lower()
+    return _pick(_names(after[:8]), nearest_last=False)
+
+
+def _speaker_before(head: str) -> str | None:
+    """`Pompeo said: "...` / `X also said the plan "...`: the clause leading into a quote."""
+    trimmed = head.rstrip()
+    if trimmed.endswith((":", ",")):  # `..., saying:` on the line before a block quote
+        head = trimmed
+    clause = re.split(r"[.!?][\"”’]?\s|\n", head)[-1]
+    tokens = _TOKEN.findall(clause)
+    v = None
+    for i in range(len(tokens) - 1, -1, -1):
+        if tokens[i].lower() in SPEECH_VERBS:
+            v = i
+            break
+    if v is None:
+        return None
+    before = tokens[:v]
+    if before and before[-1].lower() in PRONOUNS:
+        return before[-1].lower()
+    return _pick(_names(before), nearest_last=True) or _pick(_names(tokens[v + 1 :]), nearest_last=False)
+
+
+def _main_person(text: str) -> str | None:
+    """Who a pronoun most likely means when no one was quoted yet: the most mentioned surname."""
+    counts: dict[str, int] = {}
+    for _, words, _ in _names(_TOKEN.findall(text)):
+        if len(words) <= 3:
+            counts[words[-1]] = counts.get(words[-1], 0) + 1
+    return max(counts, key=lambda w: counts[w]) if counts else None
+
+
+@lru_cache(maxsize=4096)
+def find_quotes(text: str) -> tuple[Quote, ...]:
+    """Every quote in `text` with its speaker resolved where the text says who it is."""
+    starts = _paragraph_starts(text)
+    out: list[Quote] = []
+    last_named: tuple[str, int] | None = None  # (speaker, paragraph)
+    prev_end = 0
+    for s, e in quote_spans(text):
+        para = sum(1 for p in starts if p <= s) - 1
+        tail = text[e : e + WINDOW].split("\n", 1)[0]
+        head = text[max(prev_end, s - 3 * WINDOW) : s]
+        prev_end = e
+        inner = text[s:e].rstrip(CLOSE + STRAIGHT).rstrip()[-1:]
+        forward = inner in ",?!—–-" or tail.lstrip()[:1] == ","
+        speaker = (_speaker_after(tail) if forward else None) or _speaker_before(head)
+        if speaker is None and not forward:
+            speaker = _speaker_after(tail) if tail.lstrip()[:1].islower() else None
+        if speaker in PRONOUNS:  # "he added": the last named speaker, up to two paragraphs back
+            speaker = last_named[0] if last_named and para - last_named[1] <= 2 else _main_person(text[:s])
+        elif speaker is None:  # an unattributed quote continues the previous speaker
+            speaker = last_named[0] if last_named and para - last_named[1] <= 1 else None
+        if speaker is not None:
+            last_named = (speaker, para)
+        out.append(Quote(s, e, speaker, para))
+    return tuple(out)
+
+
+_SAY_QUESTION = re.compile(
+    r"\b(?:what|how|why)\b.*?\b(?:did|does|do|has|have|had|is|was)\s+(?P<a>.+?)\s+"
+    r"(?:say|said|saying|says|tell|told|think|thinks|argue|argued|claim|claimed|warn|warned|state|stated)\b"
+    r"|\b(?:quotes?|statements?|comments?|remarks?|words)\s+(?:from|by|of)\s+(?P<b>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)"
+    r"|(?P<c>[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*)['’]s?\s+(?:quotes?|statements?|comments?|remarks?|words)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def asked_speaker(question: str) -> str | None:
+    """The person a "what did X say (about Y)?" question asks about, else None."""
+    m = _SAY_QUESTION.search(question)
+    if not m:
+        return None
+    name = (m.group("a") or m.group("b") or m.group("c") or "").strip(" ?,.")
+    words = [w for w in re.findall(r"[\w'’.-]+", name) if w.lower() not in NOT_NAMES or w.lower() in TITLES]
+    words = [w for w in words if w.lower() not in TITLES and w.lower() not in {"you", "i", "we", "they", "it"}]
+    return " ".join(words) or None
+
+
+def _key(word: str) -> str:
+    return word.lower().rstrip(".’'").removesuffix("’s").removesuffix("'s")
+
+
+def same_person(asked: str, speaker: str | None) -> bool:
+    """"Mike Pompeo" / "Pompeo" / "Mr Pompeo" are one person: the surname (last word) decides."""
+    if not speaker:
+        return False
+    asked_words = [_key(w) for w in asked.split()]
+    spoken = {_key(w) for w in speaker.split()}
+    return bool(asked_words) and asked_words[-1] in spoken
+
+
+def quotes_by(text: str, asked: str, start: int = 0, end: int | None = None) -> list[Quote]:
+    """Quotes by `asked` that overlap `text[start:end]`."""
+    end = len(text) if end is None else end
+    return [q for q in find_quotes(text) if q.start < end and q.end > start and same_person(asked, q.speaker)]

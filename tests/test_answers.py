@@ -1,0 +1,78 @@
+"""Composing answers: duplicates folded, quotes highlighted, refusals, weak tails left out, JSON stable."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from bot.engine import Engine
+
+POMPEO = "000_24054db15d7a09bf.txt"
+
+
+@pytest.fixture
+def engine_with_copy(seed_sources, settings, embedder):
+    """The seeds plus a syndicated copy of the Pompeo article under another name."""
+    (seed_sources / "wire").mkdir()
+    shutil.copy(seed_sources / POMPEO, seed_sources / "wire" / "copy.txt")
+    return Engine.open_or_build(settings, embedder)[0]
+
+
+def test_duplicate_is_shown_once_with_also_in(engine_with_copy):
+    """The same text in two sources is one passage, the other listed in `also_in`."""
+    answer = engine_with_copy.ask("Where was Huawei's CFO arrested?", top_k=5, use_threshold=False)
+    texts = [p.text for p in answer.passages]
+    assert len(texts) == len(set(texts))
+    top = answer.passages[0]
+    assert "Canada" in top.text
+    assert {top.source, *top.also_in} == {POMPEO, "wire/copy.txt"}
+
+
+def test_pompeo_quote_first_and_highlighted(seed_sources, settings, embedder):
+    """The top passage is from his article, holds his quote, and the highlight is that quote."""
+    engine = Engine.open_or_build(settings, embedder)[0]
+    answer = engine.ask("What did Pompeo say?")
+    top = answer.passages[0]
+    assert answer.answered and top.source == POMPEO
+    assert "If a country adopts this" in top.text or "We’re not going to put American information at risk" in top.text
+    doc = (seed_sources / POMPEO).read_text(encoding="utf-8")
+    assert doc[top.start : top.end] == top.text
+    assert top.highlight is not None
+    quote = doc[top.highlight.start : top.highlight.end]
+    assert quote.startswith("“") and top.start <= top.highlight.start < top.highlight.end <= top.end
+
+
+def test_unrelated_question_is_refused_with_near_misses(seed_sources, settings, embedder):
+    """Nothing clears the bar: answered is False, the nearest passages are still listed."""
+    engine = Engine.open_or_build(settings, embedder)[0]
+    answer = engine.ask("How do I bake banana bread?")
+    assert not answer.answered and answer.passages
+
+
+def test_weak_tail_passages_left_out(seed_sources, settings, embedder):
+    """When answered, passages after the first that do not clear the bar are not presented."""
+    engine = Engine.open_or_build(settings, embedder)[0]
+    from bot.answers import min_score_for
+
+    bar = min_score_for(settings.model, 0.0)
+    answer = engine.ask("Which company was granted a license to sell to Huawei?", top_k=8)
+    assert answer.answered
+    assert all(p.score >= bar for p in answer.passages[1:])
+    unfiltered = engine.ask("Which company was granted a license to sell to Huawei?", top_k=8, use_threshold=False)
+    assert len(unfiltered.passages) >= len(answer.passages)
+
+
+def test_json_contract_fields(seed_sources, settings, embedder):
+    """`to_dict` keeps every field of the documented contract with its type (extra fields allowed)."""
+    engine = Engine.open_or_build(settings, embedder)[0]
+    d = engine.ask("What did Pompeo say?").to_dict()
+    assert set(d) >= {"question", "answered", "passages"}
+    for i, p in enumerate(d["passages"], start=1):
+        assert p["rank"] == i
+        for key, kind in [("source", str), ("start", int), ("end", int), ("text", str), ("score", float)]:
+            assert isinstance(p[key], kind)
+        for key in ("title", "url", "published"):
+            assert key in p
+        assert p["highlight"] is None or set(p["highlight"]) == {"start", "end"}
+    assert d["passages"][0]["highlight"] is not None

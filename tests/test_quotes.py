@@ -1,0 +1,112 @@
+"""Quote attribution on small hand-made articles with the shapes real news copy uses."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.quotes import asked_speaker, find_quotes, quote_spans, quotes_by, same_person
+
+
+def speakers(text: str) -> list[tuple[str, str | None]]:
+    return [(text[q.start : q.end], q.speaker) for q in find_quotes(text)]
+
+
+def test_curly_quote_then_said_name():
+    """`“...,” Pompeo said` attributes the quote to Pompeo, marks included in the span."""
+    text = "Intro line.\n\n“We will not share information,” Pompeo said on Thursday."
+    assert speakers(text) == [("“We will not share information,”", "Pompeo")]
+
+
+def test_straight_quote_said_then_name():
+    """`"...," said Mr Brown` with straight quotes takes the name after the verb."""
+    text = 'Budget day.\n\n"Taxes will fall," said Mr Brown. Markets rose.'
+    assert speakers(text) == [('"Taxes will fall,"', "Brown")]
+
+
+def test_mixed_straight_open_curly_close():
+    """Copy that opens with a straight mark and closes with a curly one is still one quote."""
+    text = 'Pompeo also said countries will "make good decisions when they understand that risk.”\n'
+    assert speakers(text) == [('"make good decisions when they understand that risk.”', "Pompeo")]
+
+
+def test_nested_single_quotes_stay_inside():
+    """Single quotes inside a double-quoted statement do not end or split it."""
+    text = "\"He told me 'never again', and I believe him,\" said Ann Lee."
+    assert speakers(text) == [("\"He told me 'never again', and I believe him,\"", "Ann Lee")]
+
+
+def test_he_added_two_sentences_later():
+    """A pronoun two sentences (and a paragraph) after the named quote resolves to that speaker."""
+    text = (
+        'Chancellor Gordon Brown said: "Taxes will fall." The plan was costed by officials. '
+        "Critics were not convinced.\n\n"
+        '"We will deliver on every promise," he added.'
+    )
+    assert [s for _, s in speakers(text)] == ["Gordon Brown", "Gordon Brown"]
+
+
+def test_two_speakers_in_one_paragraph():
+    """Each quote in a paragraph gets its own speaker, not the paragraph's first one."""
+    text = '"We will win the vote," said Jane Smith. But her rival John Doe said: "They will lose badly."'
+    assert [s for _, s in speakers(text)] == ["Jane Smith", "John Doe"]
+
+
+def test_role_before_name_and_appositive():
+    """`The Shadow Secretary ..., Theresa May, said:` and `David Frost, director of X, warned` pick the person."""
+    text = (
+        'The Shadow Secretary of State for the Family, Theresa May, said: "These plans were announced before."\n'
+        'But David Frost, director general of the British Chambers of Commerce, warned that firms could be "crippled".'
+    )
+    assert [s for _, s in speakers(text)] == ["Theresa May", "David Frost"]
+
+
+def test_other_clause_after_quote_is_not_attribution():
+    """`"desperate", while the Lib Dems said ...` does not make the Lib Dems the speaker of that word."""
+    text = 'The Tories dismissed the plan as "desperate", while the Liberal Democrats said it was misdirected.'
+    assert speakers(text)[0][1] != "Liberal Democrats"
+
+
+def test_block_quote_after_saying_colon():
+    """A quote on the line after `..., saying:` belongs to the subject of that line."""
+    text = "The bill was introduced by Senator Tom Cotton who urged allies, saying:\n“Share nothing with them.”\n"
+    assert speakers(text) == [("“Share nothing with them.”", "Tom Cotton")]
+
+
+def test_unclosed_quote_ends_at_paragraph():
+    """A quote left open (multi-paragraph quoting) ends with its paragraph, never swallows the next."""
+    text = 'Ann Lee said: "First part of it.\n\nAnother paragraph without marks.'
+    (span,) = quote_spans(text)
+    assert text[span[0] : span[1]] == '"First part of it.'
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker"),
+    [
+        ("What did Pompeo say?", "Pompeo"),
+        ("what did Mike Pompeo say about Huawei?", "Mike Pompeo"),
+        ("What has Tony Blair said about the election?", "Tony Blair"),
+        ("Pompeo's comments on Huawei", "Pompeo"),
+        ("quotes from Senator Cotton", "Cotton"),
+        ("What is Huawei?", None),
+        ("How do I bake banana bread?", None),
+    ],
+)
+def test_asked_speaker(question, speaker):
+    """The person a "what did X say" question names, and None for other questions."""
+    assert asked_speaker(question) == speaker
+
+
+def test_same_person_by_surname():
+    """"Mike Pompeo", "Pompeo" and "Mr Pompeo" match; another surname does not."""
+    assert same_person("Mike Pompeo", "Pompeo")
+    assert same_person("Pompeo", "Secretary Mike Pompeo")
+    assert not same_person("Pompeo", "Tom Cotton")
+    assert not same_person("Pompeo", None)
+
+
+def test_quotes_by_limits_to_span():
+    """Only quotes by the asked person overlapping the given range are returned."""
+    text = '"One," said Ann Lee. "Two," said Bob Ray. "Three," Ann Lee added.'
+    everything = quotes_by(text, "Lee")
+    assert [text[q.start : q.end] for q in everything] == ['"One,"', '"Three,"']
+    assert quotes_by(text, "Lee", start=20, end=40) == []
