@@ -1,0 +1,117 @@
+"""Tests for bot/cli.py: the commands a user runs, their JSON contract and their exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+PASSAGE_KEYS = {"rank", "source", "title", "url", "published", "start", "end", "text", "score"}
+
+
+def citebot(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the real `citebot` entry point in a fresh process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+
+
+@pytest.fixture
+def indexed(seed_sources, settings, embedder):
+    from bot.indexing import build_index
+
+    build_index(settings, embedder)
+    return seed_sources
+
+
+def test_ask_builds_index_first_and_keeps_json_contract(seed_sources, settings):
+    """`ask --json` on a folder with no index builds it, says so on stderr, and prints the documented JSON."""
+    result = citebot("ask", "Who was arrested in Canada?", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "index was built first" in result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) >= {"question", "answered", "passages"}
+    assert out["question"] == "Who was arrested in Canada?" and out["answered"] is True
+    top = out["passages"][0]
+    assert PASSAGE_KEYS <= set(top)
+    assert isinstance(top["start"], int) and isinstance(top["score"], float) and top["rank"] == 1
+    text = (seed_sources / top["source"]).read_text(encoding="utf-8")
+    assert text[top["start"] : top["end"]] == top["text"]
+    assert "Meng Wanzhou" in top["text"]
+
+
+def test_stdin_questions_one_json_per_line(indexed):
+    """`ask --json` without QUESTION answers each stdin line with one JSON object, bad lines included."""
+    questions = "What did Pompeo say?\n\nHow do I bake banana bread?\n" + "x" * 600 + "\n"
+    result = citebot("ask", "--json", stdin=questions)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["answered"] for line in lines] == [True, False, False]
+    assert "limit is 500" in lines[2]["error"]
+
+
+def test_plain_output_when_piped(indexed):
+    """Piped output is plain text: citation lines, verbatim passage, no terminal escape codes."""
+    result = citebot("ask", "Who was arrested in Canada?", "--top-k", "1")
+    assert result.returncode == 0, result.stderr
+    assert "\x1b[" not in result.stdout
+    assert result.stdout.startswith("[1] Pompeo: US will not share information")
+    assert "paragraph" in result.stdout and "Meng Wanzhou" in result.stdout
+
+
+def test_refusal_says_so(indexed):
+    """An unanswerable question prints that nothing in the sources answers, with the closest titles."""
+    result = citebot("ask", "How do I bake banana bread?")
+    assert result.returncode == 0
+    assert result.stdout.startswith("Nothing in the sources answers that.")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["ask", ""], {}, "the question is empty"),
+        (["ask", "y" * 501], {}, "limit is 500"),
+        (["ask", "hi", "--sources", "/nonexistent/folder"], {}, "sources folder not found: /nonexistent/folder"),
+        (["ask", "hi"], {"CITEBOT_MODEL": "some/other-model"}, "model changed"),
+        (["ask", "hi"], {"CITEBOT_CHUNK_SIZE": "7"}, "bad setting chunk_size"),
+        (["sources", "--index", "/nonexistent/index"], {}, "no index in /nonexistent/index"),
+        (["ask"], {}, "give a QUESTION"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(indexed, args, env, message):
+    """Errors a user can cause print one clear line on stderr and exit 2, never a traceback."""
+    result = citebot(*args, env=env)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_index_summary_lists_skipped_files(indexed):
+    """`citebot index` reports documents, chunks and each skipped file with its reason."""
+    (indexed / "bad.txt").write_bytes(b"\xff\xfe\xfa not utf8")
+    (indexed / "slides.pptx").write_bytes(b"PK")
+    result = citebot("index")
+    assert result.returncode == 0, result.stderr
+    assert "Index up to date: 2 documents" in result.stderr
+    assert "bad.txt: not valid UTF-8" in result.stderr
+    assert "slides.pptx: unsupported file type .pptx" in result.stderr
+    report = json.loads(citebot("index", "--json").stdout)
+    assert report["switched"] is False and report["documents"] == 2
+
+
+def test_sources_lists_documents(indexed):
+    """`citebot sources --json` lists each indexed document with its chunk count."""
+    result = citebot("sources", "--json")
+    assert result.returncode == 0, result.stderr
+    docs = {d["source"]: d for d in json.loads(result.stdout)}
+    assert set(docs) == {"000_24054db15d7a09bf.txt", "004_292b256e50e7843a.txt"}
+    assert all(d["chunks"] > 0 and d["indexed_at"] for d in docs.values())
