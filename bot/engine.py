@@ -23,6 +23,16 @@ from .records import Answer, BuildReport, DocumentInfo
 from .retrieval import rank_documents, retrieve
 
 
+def check_question(question: str, max_chars: int) -> str:
+    """The question with white space folded; empty or over-long questions are user errors."""
+    q = " ".join(question.split())
+    if not q:
+        raise QuestionError("the question is empty")
+    if len(q) > max_chars:
+        raise QuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
+    return q
+
+
 @dataclass
 class Timings:
     """Where the time of the last question went, in milliseconds."""
@@ -68,8 +78,7 @@ class Engine:
             return cls.open(settings, embedder), None
         if reason not in ("no index yet", "sources changed") and not reason.startswith("the index is unreadable"):
             cls.open(settings, embedder)  # raises IndexMismatch with the reason
-        engine = cls.__new__(cls)
-        engine.__init__(settings, None, embedder)  # type: ignore[misc]
+        engine = cls(settings, None, embedder)
         report, data = build_index(settings, lambda: engine.embedder, progress=progress)
         engine._data = data
         return engine, report
@@ -84,14 +93,7 @@ class Engine:
         return self._embedder
 
     def check_question(self, question: str) -> str:
-        q = " ".join(question.split())
-        if not q:
-            raise QuestionError("the question is empty")
-        if len(q) > self.settings.max_question_chars:
-            raise QuestionError(
-                f"the question is {len(q)} characters long; the limit is {self.settings.max_question_chars}"
-            )
-        return q
+        return check_question(question, self.settings.max_question_chars)
 
     def embed_questions(self, questions: list[str]) -> np.ndarray:
         """Batch several questions through the model at once (the bot gathers concurrent ones)."""
