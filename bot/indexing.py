@@ -223,6 +223,7 @@ def _assemble(
         "documents": len(documents),
         "chunks": len(chunks),
         "index_type": type(dense.index).__name__,
+        "dense_tuning": dense.tuning.to_dict(),  # exact or IVF, and the recall@10 it was chosen at
         "files": {f.rel: f.sha256 for f in loaded.files},
     }
     return store.IndexData(
