@@ -1,0 +1,118 @@
+"""Asking: `/ask`, a mention of the bot, or a DM; all three answer with the same cited passages."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from ..errors import CitebotError
+from . import render
+from .views import answer_view
+
+if TYPE_CHECKING:
+    from .client import CitebotBot
+
+log = logging.getLogger("citebot.discord")
+
+
+class AskCog(commands.Cog):
+    def __init__(self, bot: CitebotBot) -> None:
+        self.bot = bot
+        # questions by answer message id and by thread id: a thread started from an answer has the
+        # answer's id, so its follow-ups can lean on the question that started it
+        self.history: OrderedDict[int, list[str]] = OrderedDict()
+
+    def _remember(self, key: int, question: str) -> None:
+        items = self.history.setdefault(key, [])
+        items.append(question)
+        del items[:-5]
+        self.history.move_to_end(key)
+        while len(self.history) > 5000:
+            self.history.popitem(last=False)
+
+    async def _answer_in_context(self, channel_id: int, question: str):  # type: ignore[no-untyped-def]
+        """Answer alone first; in a thread, a follow-up nothing answers is asked again with the thread's last question."""
+        answer = await self.bot.answer(question)
+        earlier = self.history.get(channel_id)
+        if answer.answered or not earlier:
+            return answer
+        limit = self.bot.settings.max_question_chars
+        combined = f"{earlier[-1]} {question}"
+        if len(combined) > limit:
+            return answer
+        retry = await self.bot.answer(combined)
+        if retry.answered:
+            retry.question = question
+            return retry
+        return answer
+
+    def _gate(self, user_id: int, question: str) -> None:
+        """Length first (costs nothing), then the per-user cooldown; raises with the reply to give."""
+        self.bot.require_engine().check_question(question)
+        wait = self.bot.cooldown.retry_after(user_id)
+        if wait > 0:
+            raise CitebotError(f"Slow down a little: you can ask again in {wait:.0f}s.")
+
+    @app_commands.command(name="ask", description="Answer a question with cited passages from the sources")
+    @app_commands.describe(question="what you want to know", top_k="how many passages (1-10)")
+    async def ask(
+        self, interaction: discord.Interaction, question: str, top_k: app_commands.Range[int, 1, 10] | None = None
+    ) -> None:
+        self._gate(interaction.user.id, question)
+        await interaction.response.defer(thinking=True)
+        answer = await self.bot.answer(question, top_k)
+        key = self.bot.questions.put(question, top_k)
+        await self.bot.followup(interaction, render.answer_message(answer), answer_view(answer, key, top_k))
+
+    def _question_from(self, message: discord.Message) -> str | None:
+        me = self.bot.user
+        if me is None or message.author.bot:
+            return None
+        mentioned = any(u.id == me.id for u in message.mentions)
+        if message.guild is not None and not mentioned:
+            return None
+        return re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A mention or a DM is a question; the answer is a reply to it (in a thread, in the thread)."""
+        question = self._question_from(message)
+        if question is None:
+            return
+        try:
+            if not question:
+                reply = render.render("Ask me a question after the mention, e.g. `@citebot what did Pompeo say?`")
+                await message.reply(**reply.kwargs(), mention_author=False)
+                return
+            self._gate(message.author.id, question)
+            channel_id = message.channel.id
+            in_thread = isinstance(message.channel, discord.Thread) or channel_id in self.history
+            answer = await self._answer_in_context(channel_id, question)
+            key = self.bot.questions.put(answer.question, None)
+            view = answer_view(answer, key, None)
+            extra = {"view": view} if view is not None else {}
+            sent = await message.reply(**render.answer_message(answer).kwargs(), mention_author=False, **extra)
+            self._remember(sent.id, question)
+            if in_thread:
+                self._remember(channel_id, question)
+        except CitebotError as exc:
+            await self._reply_quietly(message, str(exc))
+        except discord.HTTPException as exc:
+            log.warning(
+                "cannot reply in channel %s to message %s: %s %s", message.channel.id, message.id, exc.status, exc.text
+            )
+        except Exception:
+            log.error("answering message %s in channel %s failed", message.id, message.channel.id, exc_info=True)
+            await self._reply_quietly(message, "Something went wrong while answering; it has been logged.")
+
+    async def _reply_quietly(self, message: discord.Message, text: str) -> None:
+        try:
+            await message.reply(**render.render(text).kwargs(), mention_author=False)
+        except discord.HTTPException as exc:
+            log.warning("cannot reply in channel %s: %s %s", message.channel.id, exc.status, exc.text)

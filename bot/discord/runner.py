@@ -1,0 +1,86 @@
+"""Start the bot (`citebot serve`) or sync its slash commands (`citebot sync-commands`).
+
+Login comes first, so a bad token fails in a second with one line, before any index work;
+there is no retry loop (Discord resets a token after 1,000 identifies a day).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+import discord
+import discord.gateway
+import discord.http
+import yarl
+
+from ..config import Settings
+from ..engine import Engine
+from ..errors import CitebotError
+from .client import CitebotBot
+from .settings import DiscordSettings
+
+log = logging.getLogger("citebot.discord")
+
+
+def apply_endpoints(ds: DiscordSettings) -> None:
+    """Point discord.py at a local stand-in when DISCORD_API_BASE / DISCORD_GATEWAY_URL are set."""
+    if ds.api_base:
+        discord.http.Route.BASE = ds.api_base.rstrip("/")
+    if ds.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(ds.gateway_url)
+
+
+async def _login(bot: CitebotBot, ds: DiscordSettings) -> None:
+    try:
+        await bot.login(ds.token.get_secret_value())
+    except discord.LoginFailure:
+        raise CitebotError("Discord rejected DISCORD_TOKEN (401 Unauthorized); reset and copy it again") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise CitebotError(f"cannot reach Discord at {discord.http.Route.BASE}: {type(exc).__name__}") from None
+    except discord.HTTPException as exc:
+        raise CitebotError(f"Discord refused the login: HTTP {exc.status}") from None
+
+
+async def serve(settings: Settings, ds: DiscordSettings) -> None:
+    apply_endpoints(ds)
+    bot = CitebotBot(settings, ds)
+    async with bot:
+        await _login(bot, ds)
+        bot.start_heartbeat()
+        engine, report = await asyncio.get_running_loop().run_in_executor(None, Engine.open_or_build, settings)
+        if report is not None:
+            log.info("index built: %s documents, %s chunks", report.documents, report.chunks)
+        bot.engine = engine
+        warm = asyncio.ensure_future(bot.run_blocking(lambda: engine.embedder))  # load the model early
+        warm.add_done_callback(lambda f: f.cancelled() or f.exception())
+        try:
+            await bot.connect(reconnect=True)
+        except discord.PrivilegedIntentsRequired:
+            raise CitebotError(
+                "the Message Content intent is not enabled for this bot: turn it on in the Developer Portal "
+                "(Bot > Privileged Gateway Intents)"
+            ) from None
+        except discord.ConnectionClosed as exc:
+            if exc.code == 4004:
+                raise CitebotError("Discord rejected DISCORD_TOKEN at the gateway (4004)") from None
+            raise CitebotError(f"the gateway closed the connection ({exc.code}): {exc.reason}") from None
+
+
+async def sync_commands(settings: Settings, ds: DiscordSettings) -> str:
+    """Register the slash commands: to one server (instant) when DISCORD_GUILD_ID is set, else globally."""
+    apply_endpoints(ds)
+    bot = CitebotBot(settings, ds)
+    async with bot:
+        await _login(bot, ds)
+        if ds.guild_id:
+            guild = discord.Object(ds.guild_id)
+            bot.tree.copy_global_to(guild=guild)
+            synced = await bot.tree.sync(guild=guild)
+            where = f"server {ds.guild_id}"
+        else:
+            synced = await bot.tree.sync()
+            where = "every server (global commands can take a while to appear)"
+    names = ", ".join(sorted("/" + c.name for c in synced))
+    return f"synced {len(synced)} commands to {where}: {names}"

@@ -1,0 +1,35 @@
+"""Discord settings, read from the environment or `.env` (never from a committed file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DiscordSettings(BaseSettings):
+    """The bot's own settings; the core `Settings` (CITEBOT_*) sit beside them."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    token: SecretStr = Field(validation_alias="DISCORD_TOKEN", description="bot token (required)")
+    api_base: str | None = Field(
+        None, validation_alias="DISCORD_API_BASE", description="REST base URL; only for a local Discord stand-in"
+    )
+    gateway_url: str | None = Field(
+        None, validation_alias="DISCORD_GATEWAY_URL", description="gateway websocket URL; only for a local stand-in"
+    )
+    guild_id: int | None = Field(
+        None, validation_alias="DISCORD_GUILD_ID", description="sync slash commands to this server only (instant)"
+    )
+    heartbeat: Path | None = Field(
+        None, validation_alias="CITEBOT_HEARTBEAT", description="heartbeat file; default <index>/.heartbeat.json"
+    )
+    heartbeat_seconds: float = Field(10.0, gt=0, le=15, validation_alias="DISCORD_HEARTBEAT_SECONDS")
+    cooldown_seconds: float = Field(
+        5.0, ge=0, validation_alias="DISCORD_COOLDOWN_SECONDS", description="per-user pause between questions"
+    )
+    fetch_max_mb: float = Field(10.0, gt=0, validation_alias="DISCORD_FETCH_MAX_MB")
+    fetch_timeout: float = Field(20.0, gt=0, validation_alias=AliasChoices("DISCORD_FETCH_TIMEOUT"))
+    guild_ready_timeout: float = Field(2.0, gt=0, validation_alias="DISCORD_GUILD_READY_TIMEOUT")
