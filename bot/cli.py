@@ -231,5 +231,76 @@ def sources_cmd(sources: Path | None, index: Path | None, as_json: bool) -> None
     _console().print(table)
 
 
+# -- Discord (imports are lazy: `citebot ask` never pays for discord.py) ------------------------
+def _discord_settings() -> Any:
+    from pydantic import ValidationError
+
+    from .discord.settings import DiscordSettings
+
+    try:
+        return DiscordSettings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        if name == "DISCORD_TOKEN" and first["type"] == "missing":
+            raise CitebotError("DISCORD_TOKEN is not set (put it in the environment or a .env file)") from None
+        raise CitebotError(f"bad setting {name}: {first['msg']}") from None
+
+
+@main.command()
+@with_locations
+@user_errors
+def serve(sources: Path | None, index: Path | None) -> None:
+    """Run the Discord bot (builds or updates the index first). Token from DISCORD_TOKEN."""
+    import asyncio
+    import logging
+
+    from .discord.runner import serve as run_bot
+
+    ds = _discord_settings()
+    settings = _settings(sources, index)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run_bot(settings, ds))
+    except KeyboardInterrupt:
+        click.echo("citebot: stopped", err=True)
+
+
+@main.command("sync-commands")
+@with_locations
+@user_errors
+def sync_commands(sources: Path | None, index: Path | None) -> None:
+    """Register the slash commands with Discord (to DISCORD_GUILD_ID only, when set)."""
+    import asyncio
+
+    from .discord.runner import sync_commands as run_sync
+
+    ds = _discord_settings()
+    click.echo(asyncio.run(run_sync(_settings(sources, index), ds)))
+
+
+@main.command()
+@click.option("--index", type=click.Path(path_type=Path), default=None, help="index folder [env CITEBOT_INDEX]")
+@click.option("--max-age", type=float, default=60.0, show_default=True, help="seconds the heartbeat may be old")
+def health(index: Path | None, max_age: float) -> None:
+    """Exit 0 when `citebot serve` is connected and its heartbeat is fresh; else say why and exit 1."""
+    from .discord import heartbeat
+
+    path = os.environ.get("CITEBOT_HEARTBEAT")
+    if path:
+        where = Path(path)
+    else:
+        try:
+            where = heartbeat.default_path(_settings(None, index).index)
+        except CitebotError as exc:
+            click.echo(f"citebot: {exc}", err=True)
+            sys.exit(1)
+    reason = heartbeat.problem(where, max_age)
+    if reason:
+        click.echo(f"citebot: unhealthy: {reason}", err=True)
+        sys.exit(1)
+    click.echo("ok")
+
+
 if __name__ == "__main__":
     main()
