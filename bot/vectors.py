@@ -95,6 +95,13 @@ def _ivf(vectors: np.ndarray, dim: int, seed: int) -> faiss.IndexIVFFlat:
     return index
 
 
+def _flat(vectors: np.ndarray, dim: int) -> faiss.IndexFlatIP:
+    index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
 def _flat_bytes(dim: int) -> float:
     return 4.0 * dim
 
@@ -117,14 +124,11 @@ class FaissIndex:
         seed: int = 0,
     ) -> FaissIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
-        flat = faiss.IndexFlatIP(dim)
-        if len(vectors):
-            flat.add(vectors)
         if len(vectors) < max(approx_threshold, 2 * RECALL_K):
-            return cls(flat)
+            return cls(_flat(vectors, dim))
         approx = _ivf(vectors, dim, seed)
         queries = probe_queries(vectors, seed=seed)
-        _, truth = flat.search(queries, RECALL_K)
+        _, truth = faiss.knn(queries, vectors, RECALL_K, metric=faiss.METRIC_INNER_PRODUCT)
         for nprobe in NPROBE_STEPS:
             if nprobe > approx.nlist:
                 break
@@ -134,7 +138,8 @@ class FaissIndex:
             if recall >= target_recall + RECALL_MARGIN:
                 tuning = Tuning("ivf", approx.nlist, nprobe, round(recall, 4), len(queries), _ivf_bytes(approx))
                 return cls(approx, tuning)
-        return cls(flat)  # no nprobe reached the target: exact search, slower but right
+        del approx
+        return cls(_flat(vectors, dim))  # no nprobe reached the target: exact search, slower but right
 
     @classmethod
     def load(cls, path: Path) -> FaissIndex:
