@@ -7,7 +7,9 @@ there is no retry loop (Discord resets a token after 1,000 identifies a day).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 
 import aiohttp
 import discord
@@ -46,10 +48,13 @@ async def _login(bot: CitebotBot, ds: DiscordSettings) -> None:
 async def serve(settings: Settings, ds: DiscordSettings) -> None:
     apply_endpoints(ds)
     bot = CitebotBot(settings, ds)
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # docker stop sends SIGTERM: close cleanly
+        loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
     async with bot:
         await _login(bot, ds)
         bot.start_heartbeat()
-        engine, report = await asyncio.get_running_loop().run_in_executor(None, Engine.open_or_build, settings)
+        engine, report = await loop.run_in_executor(None, Engine.open_or_build, settings)
         if report is not None:
             log.info("index built: %s documents, %s chunks", report.documents, report.chunks)
         bot.engine = engine

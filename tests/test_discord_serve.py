@@ -1,0 +1,109 @@
+"""`citebot serve`, `sync-commands` and `health` as real processes against the fake Discord."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from discord_harness import TOKEN
+from fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, FakeDiscord
+
+pytestmark = pytest.mark.slow
+CITEBOT = str(Path(sys.executable).with_name("citebot"))
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def fake():
+    server = FakeDiscord(token=TOKEN).start()
+    yield server
+    server.stop()
+
+
+def env_for(fake: FakeDiscord, work: Path, token: str | None = TOKEN) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CITEBOT_"))}
+    env.update(
+        CITEBOT_SOURCES=str(work / "sources"), CITEBOT_INDEX=str(work / "index"),
+        CITEBOT_HEARTBEAT=str(work / "hb.json"), DISCORD_HEARTBEAT_SECONDS="1",
+        DISCORD_API_BASE=fake.api_base, DISCORD_GATEWAY_URL=fake.gateway_url,
+    )
+    if token is not None:
+        env["DISCORD_TOKEN"] = token
+    return env
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CITEBOT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def test_missing_token_exits_2_with_one_line(fake, isolated):
+    """No DISCORD_TOKEN anywhere: one line on stderr, exit code 2, nothing contacted."""
+    out = run(["serve"], env_for(fake, isolated, token=None), isolated)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == ["citebot: DISCORD_TOKEN is not set (put it in the environment or a .env file)"]
+    assert fake.requests == []
+
+
+def test_bad_token_exits_2_at_once_without_printing_it(fake, seed_sources, isolated):
+    """Discord answers 401: one clear line, exit 2, one login attempt (no retry loop), token never printed."""
+    t0 = time.monotonic()
+    out = run(["serve"], env_for(fake, isolated, token="wrong-secret-token"), isolated)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("citebot: Discord rejected DISCORD_TOKEN (401")
+    assert "wrong-secret-token" not in out.stderr + out.stdout
+    assert [r.path for r in fake.requests] == ["/users/@me"]
+    assert time.monotonic() - t0 < 30
+    assert not (isolated / "index").exists()  # login is checked before any index work
+
+
+def test_serve_builds_answers_beats_and_stops_cleanly(fake, seed_sources, isolated):
+    """serve builds the index, connects, keeps the heartbeat fresh, answers a mention; SIGTERM ends it."""
+    env = env_for(fake, isolated)
+    assert run(["health"], env, isolated).returncode == 1
+    log = (isolated / "serve.log").open("w")
+    proc = subprocess.Popen([CITEBOT, "serve"], env=env, cwd=isolated, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while run(["health", "--max-age", "5"], env, isolated).returncode != 0:
+            assert proc.poll() is None, (isolated / "serve.log").read_text()
+            assert time.monotonic() < deadline, (isolated / "serve.log").read_text()
+            time.sleep(0.5)
+        mark = fake.mark()
+        msg = fake.send_message(f"<@{BOT_ID}> What did Pompeo say about Huawei?", mention_bot=True, user_id=77)
+        reply = fake.wait_for(
+            lambda r: r.path == f"/channels/{CHANNEL_ID}/messages"
+            and str((r.json or {}).get("message_reference", {}).get("message_id")) == msg["id"], 90, mark,
+        )
+        assert reply.json["allowed_mentions"] == {"parse": [], "replied_user": False}
+        assert "000_24054db15d7a09bf.txt" in str(reply.json["embeds"])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+        log.close()
+    text = (isolated / "serve.log").read_text()
+    assert code == 0, text
+    assert TOKEN not in text
+    assert fake.unknown == []
+    out = run(["health"], env, isolated)
+    assert out.returncode == 1 and "not connected" in out.stderr
+
+
+def test_sync_commands_registers_to_the_guild(fake, isolated):
+    """sync-commands with DISCORD_GUILD_ID puts the four commands on that server only, then exits."""
+    env = env_for(fake, isolated)
+    env["DISCORD_GUILD_ID"] = str(GUILD_ID)
+    out = run(["sync-commands"], env, isolated)
+    assert out.returncode == 0, out.stderr
+    put = next(r for r in fake.requests if r.method == "PUT")
+    assert put.path.endswith(f"/guilds/{GUILD_ID}/commands")
+    assert sorted(c["name"] for c in put.json) == ["ask", "reindex", "source", "sources"]
+    admin = {c["name"]: c.get("default_member_permissions") for c in put.json}
+    assert int(admin["reindex"]) == int(admin["source"]) == 1 << 5 and admin["ask"] is None  # Manage Server
+    assert "synced 4 commands" in out.stdout
+    assert not (isolated / "hb.json").exists()  # syncing never touches a running bot's heartbeat
