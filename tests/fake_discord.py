@@ -28,6 +28,7 @@ Standalone (for the Docker test)::
     python tests/fake_discord.py --port 8765 [--token T]
 
 serves until killed, and adds a control API (JSON in, JSON out):
+    (message and interaction answer 409 until a client has connected to the gateway)
     POST /_control/message      {"content": str, "mention_bot": bool, "dm": bool, "user_id": int}
     POST /_control/interaction  {"name": str, "options": {...}, "admin": bool, "user_id": int}
     GET  /_control/requests     -> [{"method", "path", "query", "json", "status"}, ...]
@@ -88,8 +89,9 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 class FakeDiscord:
-    def __init__(self, token: str = "fake-token", port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, token: str = "fake-token", port: int = 0, host: str = "127.0.0.1", close_code: int | None = None) -> None:
         self.token = token
+        self.close_code = close_code  # e.g. 4014: close the gateway at IDENTIFY (privileged intent not enabled)
         self.host = host
         self.port = port
         self.requests: list[Request] = []
@@ -350,8 +352,8 @@ class FakeDiscord:
             if op == 1:
                 await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
             elif op == 2:
-                if msg["d"].get("token") != self.token:
-                    await ws.close(code=4004, message=b"Authentication failed.")
+                if msg["d"].get("token") != self.token or self.close_code:
+                    await ws.close(code=self.close_code or 4004, message=b"Closed by the fake.")
                     break
                 ready = {
                     "v": 10, "user": user(BOT_ID, "citebot", bot=True), "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
@@ -476,7 +478,14 @@ class FakeDiscord:
                 "content_type": "text/plain"}
 
     # -- control API (standalone mode) -------------------------------------------------------
+    def _no_client(self) -> web.Response | None:
+        if self._ws is None or self._ws.closed:
+            return _json({"error": "no client is connected to the gateway yet"}, 409)
+        return None
+
     async def _ctl_message(self, request: web.Request) -> web.Response:
+        if (busy := self._no_client()) is not None:
+            return busy
         b = await request.json()
         msg = self._new_message(DM_CHANNEL_ID if b.get("dm") else CHANNEL_ID,
                                 user(int(b.get("user_id", 1001)), "user"), b["content"])
@@ -488,6 +497,8 @@ class FakeDiscord:
         return _json(msg)
 
     async def _ctl_interaction(self, request: web.Request) -> web.Response:
+        if (busy := self._no_client()) is not None:
+            return busy
         b = await request.json()
         opts = [{"name": k, "type": 4 if isinstance(v, int) else 3, "value": v} for k, v in (b.get("options") or {}).items()]
         data = {"id": str(next(self._ids)), "name": b["name"], "type": 1, "options": opts}
@@ -508,7 +519,7 @@ class FakeDiscord:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Fake Discord on loopback for citebot's tests")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed on stdout)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--token", default="fake-token")
     args = parser.parse_args()

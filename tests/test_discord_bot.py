@@ -301,6 +301,29 @@ def test_admin_reindex_switches_while_questions_keep_being_answered(live):
     assert "zebra.md" in embeds_text(live.followup(q, mark2))
 
 
+def test_slash_defers_before_search_and_search_runs_off_the_loop(live, monkeypatch):
+    """Rule 2: the defer is sent before the search starts; the search runs in the executor, so a slow
+    search (2 s here) never stops the heartbeat."""
+    real_ask = live.engine.ask
+    seen: dict = {}
+
+    def slow_ask(*args, **kwargs):
+        seen["thread"] = threading.current_thread().name
+        seen["requests_at_start"] = list(live.fake.requests)
+        beat_before = json.loads(live.bot.heartbeat_path.read_text())["ts"]
+        time.sleep(2.0)
+        seen["beat_advanced"] = json.loads(live.bot.heartbeat_path.read_text())["ts"] - beat_before
+        return real_ask(*args, **kwargs)
+
+    monkeypatch.setattr(live.engine, "ask", slow_ask)
+    mark = live.fake.mark()
+    inter = live.fake.slash("ask", {"question": "What did Pompeo say?"}, user_id=user())
+    live.followup(inter, mark)
+    assert seen["thread"].startswith("citebot-ask")
+    assert any(r.path.endswith(f"/{inter['token']}/callback") for r in seen["requests_at_start"])
+    assert seen["beat_advanced"] >= 1.0  # the loop kept beating (every 0.5 s) during the search
+
+
 def test_expired_interaction_token_falls_back_to_the_channel(live):
     """Rule 7: followups after the 15-minute token expiry do not crash; the answer goes to the channel."""
     token = "itoken-expired-1"

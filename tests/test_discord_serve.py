@@ -107,3 +107,37 @@ def test_sync_commands_registers_to_the_guild(fake, isolated):
     assert int(admin["reindex"]) == int(admin["source"]) == 1 << 5 and admin["ask"] is None  # Manage Server
     assert "synced 4 commands" in out.stdout
     assert not (isolated / "hb.json").exists()  # syncing never touches a running bot's heartbeat
+
+
+def test_message_content_intent_off_exits_2_with_the_fix(seed_sources, isolated):
+    """Gateway close 4014 (intent not enabled in the portal): one line saying where to turn it on, exit 2."""
+    server = FakeDiscord(token=TOKEN, close_code=4014).start()
+    try:
+        out = run(["serve"], env_for(server, isolated), isolated, timeout=120)
+    finally:
+        server.stop()
+    assert out.returncode == 2, out.stderr
+    assert "Message Content intent" in out.stderr.strip().splitlines()[-1]
+
+
+def test_fake_runs_standalone_with_a_control_api(isolated):
+    """`python tests/fake_discord.py --port 0` serves and answers its control API (the Docker test uses it)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "fake_discord.py"), "--port", "0"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        base = line.split("api ")[1].split("/api/v10")[0]
+        state = json.load(urllib.request.urlopen(base + "/_control/state", timeout=5))
+        assert state == {"identified": False, "unknown": []}
+        req = urllib.request.Request(base + "/_control/message", data=b'{"content": "hi"}', method="POST")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=5)
+        assert err.value.code == 409
+        assert json.load(urllib.request.urlopen(base + "/_control/requests", timeout=5)) == []
+    finally:
+        proc.terminate()
+        proc.wait(10)
