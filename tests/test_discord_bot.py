@@ -417,3 +417,13 @@ def test_zz_token_never_logged(live):
     """After every exchange above (DEBUG logging on), the token appears in no log line."""
     assert len(live.capture.lines) > 50
     assert not [line for line in live.capture.lines if TOKEN in line]
+
+
+def test_zz_discord_py_warned_of_nothing_but_voice(live):
+    """discord.py logged no warning over the session but the expected ones (voice libraries, the injected 429)."""
+    expected = ("voice will NOT be supported", "is rate limited. Retrying")
+    warnings = [
+        live.capture.format(r) for r in live.capture.records
+        if r.name.startswith("discord") and r.levelno >= 30 and not any(e in r.getMessage() for e in expected)
+    ]
+    assert warnings == []

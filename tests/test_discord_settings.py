@@ -1,0 +1,33 @@
+"""Discord settings: the token comes from the environment or .env and is never shown."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from bot.discord.settings import DiscordSettings
+
+
+def test_token_from_dotenv_is_secret(isolated, monkeypatch):
+    """A token in ./.env is read, and neither repr nor str of the settings reveals it."""
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    (isolated / ".env").write_text("DISCORD_TOKEN=abc.def.secret\nDISCORD_COOLDOWN_SECONDS=2\n")
+    ds = DiscordSettings()
+    assert ds.token.get_secret_value() == "abc.def.secret"
+    assert ds.cooldown_seconds == 2
+    assert "secret" not in repr(ds) and "secret" not in str(ds)
+
+
+def test_token_is_required(isolated, monkeypatch):
+    """Without DISCORD_TOKEN the settings refuse to load (the CLI turns this into one line)."""
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    with pytest.raises(ValidationError):
+        DiscordSettings()
+
+
+def test_heartbeat_interval_is_at_most_15_seconds(isolated, monkeypatch):
+    """The heartbeat contract says every <= 15 s; a longer interval is refused."""
+    monkeypatch.setenv("DISCORD_TOKEN", "x")
+    monkeypatch.setenv("DISCORD_HEARTBEAT_SECONDS", "30")
+    with pytest.raises(ValidationError):
+        DiscordSettings()
