@@ -302,7 +302,7 @@ def test_admin_reindex_switches_while_questions_keep_being_answered(live):
 
 
 def test_slash_defers_before_search_and_search_runs_off_the_loop(live, monkeypatch):
-    """Rule 2: the defer is sent before the search starts; the search runs in the executor, so a slow
+    """Rule 2: the defer is sent before embedding and search; both run in the executor, so a slow
     search (2 s here) never stops the heartbeat."""
     real_ask = live.engine.ask
     seen: dict = {}
@@ -315,12 +315,21 @@ def test_slash_defers_before_search_and_search_runs_off_the_loop(live, monkeypat
         seen["beat_advanced"] = json.loads(live.bot.heartbeat_path.read_text())["ts"] - beat_before
         return real_ask(*args, **kwargs)
 
+    real_embed = live.engine.embed_questions
+
+    def spy_embed(texts):
+        seen["embed_thread"] = threading.current_thread().name
+        seen["requests_at_embed"] = list(live.fake.requests)
+        return real_embed(texts)
+
     monkeypatch.setattr(live.engine, "ask", slow_ask)
+    monkeypatch.setattr(live.engine, "embed_questions", spy_embed)
     mark = live.fake.mark()
     inter = live.fake.slash("ask", {"question": "What did Pompeo say?"}, user_id=user())
     live.followup(inter, mark)
-    assert seen["thread"].startswith("citebot-ask")
-    assert any(r.path.endswith(f"/{inter['token']}/callback") for r in seen["requests_at_start"])
+    assert seen["thread"].startswith("citebot-ask") and seen["embed_thread"].startswith("citebot-ask")
+    for key in ("requests_at_embed", "requests_at_start"):
+        assert any(r.path.endswith(f"/{inter['token']}/callback") for r in seen[key]), key
     assert seen["beat_advanced"] >= 1.0  # the loop kept beating (every 0.5 s) during the search
 
 

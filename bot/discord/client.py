@@ -27,6 +27,7 @@ from ..errors import CitebotError
 from ..fetching import public_only
 from ..records import Answer
 from . import heartbeat
+from .batching import QuestionBatcher
 from .render import Message, render
 from .settings import DiscordSettings
 
@@ -99,6 +100,7 @@ class CitebotBot(commands.Bot):
         self._ask_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="citebot-ask")
         self._build_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citebot-build")
         self._heartbeat_task: asyncio.Task[None] | None = None
+        self.batcher = QuestionBatcher(lambda texts: self.require_engine().embed_questions(texts), self.run_blocking)
         self.reindex_task: asyncio.Task[Any] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -162,9 +164,10 @@ class CitebotBot(commands.Bot):
         return self.engine
 
     async def answer(self, question: str, top_k: int | None = None, offset: int = 0) -> Answer:
+        """Embed with whatever questions arrive at the same time (one model call), then search off the loop."""
         engine = self.require_engine()
-        engine.check_question(question)
-        return await self.run_blocking(engine.ask, question, top_k, offset)
+        vector = await self.batcher.vector(engine.check_question(question))
+        return await self.run_blocking(engine.ask, question, top_k, offset, query_vector=vector)
 
     # -- delivery ------------------------------------------------------------------------------
     async def followup(
