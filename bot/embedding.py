@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Literal, Protocol
@@ -100,21 +101,26 @@ class SentenceTransformerEmbedder:
         self.dim = int(dim or 0)
         self.max_tokens = int(self.model.max_seq_length or 256)
         self._tokenizer = self.model.tokenizer
+        # the HF tokenizer keeps truncation/padding as mutable state: a reindex (count_tokens) beside a
+        # question (encode) in another thread corrupts batches, so all use of the model is serialized
+        self._lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model reads for `text`, with its special tokens."""
-        return len(self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+        with self._lock:
+            return len(self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            texts,
-            batch_size=batch_size,
-            show_progress_bar=progress,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
+        with self._lock:
+            vectors = self.model.encode(
+                texts,
+                batch_size=batch_size,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 

@@ -133,3 +133,30 @@ def test_backend_is_part_of_the_index_identity(seed_sources, onnx_cache, onnx_in
     assert answer.passages and "Pompeo" in (answer.passages[0].title or "")
     with pytest.raises(IndexMismatch, match="backend"):
         Engine.open(Settings(backend="torch"))
+
+
+def test_torch_embedder_is_safe_across_threads(embedder):
+    """Token counting (a reindex) beside encoding (a question) in other threads never corrupts a batch."""
+    import threading
+
+    texts = ["word " * (100 + 40 * i) for i in range(16)]  # past the 256-token window: truncation matters
+    expected = embedder.encode(texts[:4], batch_size=4)
+    errors: list[str] = []
+
+    def work(k: int) -> None:
+        try:
+            for _ in range(8):
+                if k % 2:
+                    assert np.allclose(embedder.encode(texts[:4], batch_size=4), expected, atol=1e-5)
+                else:
+                    for t in texts:
+                        embedder.count_tokens(t)
+        except Exception as exc:  # collected: a thread's exception would not fail the test
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
