@@ -53,6 +53,13 @@ def make_corpus(dest: Path) -> Path:
         "and the moderators checked that nobody was pinged by the relay bot.\n",
         encoding="utf-8",
     )
+    long_title = "Lighthouse keepers' very long report " * 20  # 740 characters: over the 256 title limit
+    (dest / "lighthouse-report.md").write_text(
+        f"---\ntitle: {long_title.strip()}\nurl: https://example.org/{'l' * 300}\n---\n"
+        + "\n\n".join(f"Lighthouse keepers logged lamp check {i}: the lamp was trimmed, the lens was cleaned, "
+                      f"and the fog signal was tested at dusk on night {i}." for i in range(1, 40)),
+        encoding="utf-8",
+    )
     for i in range(1, 10):
         (dest / f"note-{i:02d}.md").write_text(
             f"---\ntitle: Garden note {i}\nurl: https://example.org/garden/{i}\n---\n"

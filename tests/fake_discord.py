@@ -5,7 +5,7 @@ allowed_mentions. This speaks just enough of the v10 API for discord.py 2.7.1.
 
 Use from Python (the server runs its own event loop in a thread; every method is thread-safe)::
 
-    fake = FakeDiscord(token="t0k")          # port=0 picks a free port
+    fake = FakeDiscord(token="t0k")          # port=0 picks a free port; close_code=4014 refuses IDENTIFY
     fake.start()                              # fake.api_base, fake.gateway_url, fake.port
     fake.point_discord_py_here()              # sets discord.http.Route.BASE / DEFAULT_GATEWAY
     fake.wait_ready()                         # a client identified and got READY + GUILD_CREATE

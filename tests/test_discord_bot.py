@@ -205,7 +205,7 @@ def test_sources_lists_documents_in_pages(live):
     inter = live.fake.slash("sources", user_id=user())
     cb = live.callback(inter, mark)
     embed = cb.json["data"]["embeds"][0]
-    assert embed["footer"]["text"] == "page 1 of 2"
+    assert embed["footer"]["text"] == "page 1 of 2"  # 14 documents
     assert embed["description"].count("\n") == 9
     nxt = next(c for c in custom_ids(cb) if c.endswith(":n"))
     mark2 = live.fake.mark()
@@ -238,12 +238,16 @@ def test_mentions_in_sources_and_questions_ping_nobody(live):
 
 
 def test_many_passages_stay_within_discord_limits(live):
-    """Rule 3: ten passages in one answer fit every Discord limit (the fake would record a rejection)."""
+    """Rule 3: long merged passages of a source with a 740-character title fit every Discord limit, cut with "…"."""
     mark = live.fake.mark()
-    inter = live.fake.slash("ask", {"question": "Huawei", "top_k": 10}, user_id=user())
+    inter = live.fake.slash("ask", {"question": "What did the lighthouse keepers log about the lamp?", "top_k": 10},
+                            user_id=user())
     fu = live.followup(inter, mark)
     check_limits(fu.json)
-    assert len(fu.json["embeds"]) >= 5
+    lighthouse = [e for e in fu.json["embeds"] if "lighthouse-report.md" in e["footer"]["text"]]
+    assert len(lighthouse) >= 2
+    assert all(e["title"].endswith("…") and e["url"].startswith("https://example.org/") for e in lighthouse)
+    assert any(e["description"].endswith("…") for e in lighthouse)  # merged passages of 2-3k characters, cut
 
 
 def test_cooldown_and_question_length_get_clear_replies(live):
@@ -384,6 +388,36 @@ def test_unexpected_error_reaches_the_user_and_the_log(live, monkeypatch):
     assert fu.json["flags"] & 64
     errors = [r for r in live.capture.records if r.name == "citebot.discord" and r.levelname == "ERROR"]
     assert errors and errors[-1].exc_info and "/ask failed" in errors[-1].getMessage()
+
+
+def test_button_errors_reach_the_user(live, monkeypatch):
+    """A stale "More passages" key and a crash behind the button both end in a short ephemeral line."""
+    mark = live.fake.mark()
+    inter = live.fake.slash("ask", {"question": "Huawei intelligence sharing", "top_k": 1}, user_id=user())
+    first = live.followup(inter, mark)
+    posted = live.fake.message(_message_id_of(live, first))
+    more = next(c for c in custom_ids(first) if c.startswith("cb:more:"))
+    # as after a restart: the button is on the message but its question is no longer remembered
+    restarted = json.loads(json.dumps(posted).replace(more, "cb:more:000000000000:1"))
+    stale = live.fake.click("cb:more:000000000000:1", restarted, user_id=user())
+    cb = live.callback(stale, mark)
+    assert cb.json["type"] == 4 and cb.json["data"]["flags"] & 64 and "too old" in cb.json["data"]["content"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(live.engine, "ask", broken)
+    click = live.fake.click(more, posted, user_id=user())
+    assert live.callback(click, mark).json["type"] == 5  # deferred, then...
+    fu = live.followup(click, mark)
+    assert fu.json["content"] == "Something went wrong while answering; it has been logged."
+
+
+def test_empty_mention_gets_a_hint(live):
+    """A bare mention with no question gets a one-line hint, not an error."""
+    mark = live.fake.mark()
+    msg = live.fake.send_message(f"<@{BOT_ID}>", mention_bot=True, user_id=user())
+    assert "Ask me a question" in live.reply(msg, mark).json["content"]
 
 
 def test_source_add_refuses_private_addresses_and_members(live):

@@ -194,7 +194,10 @@ class CitebotBot(commands.Bot):
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Every error reaches the user as one short ephemeral line; unexpected ones are logged in full."""
         original = getattr(error, "original", error)
-        name = interaction.command.qualified_name if interaction.command else "?"
+        if interaction.command is not None:
+            name = interaction.command.qualified_name
+        else:  # a button
+            name = f"button {(interaction.data or {}).get('custom_id', '?')}"
         if isinstance(original, CitebotError):
             text = str(original)
             log.info("/%s by %s: %s", name, interaction.user.id, text)

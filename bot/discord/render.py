@@ -183,8 +183,8 @@ def answer_message(answer: Answer) -> Message:
     if not answer.answered:
         return no_answer_message(answer)
     passages = answer.passages[:EMBEDS]
-    titles = [f"[{p.rank}] {p.title or p.source}"[:TITLE] for p in passages]
-    footers = [_footer(p)[:FOOTER] for p in passages]
+    titles = [shorten(f"[{p.rank}] {p.title or p.source}", TITLE) for p in passages]
+    footers = [shorten(_footer(p), FOOTER) for p in passages]
     room = TOTAL - 200 - sum(map(len, titles)) - sum(map(len, footers))
     budget = max(80, min(DESCRIPTION, math.floor(room / max(1, len(passages)))))
     embeds = []
@@ -196,7 +196,7 @@ def answer_message(answer: Answer) -> Message:
         embed.set_footer(text=footer)
         embeds.append(embed)
     more = " More passages follow with the button below." if answer.has_more else ""
-    return render(f"**Sources for:** {escape_markdown(answer.question)}"[:CONTENT - len(more)] + more, embeds)
+    return render(shorten(f"**Sources for:** {escape_markdown(answer.question)}", CONTENT - len(more)) + more, embeds)
 
 
 def no_answer_message(answer: Answer) -> Message:

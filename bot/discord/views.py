@@ -24,7 +24,21 @@ def _bot(interaction: discord.Interaction) -> CitebotBot:
     return interaction.client  # type: ignore[return-value]
 
 
-class MoreButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:more:(?P<key>[0-9a-f]{12}):(?P<offset>\d+)"):
+class Guarded:
+    """Button errors would otherwise only be logged by discord.py, leaving the user at "thinking...":
+    route them through the same handler as slash commands."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.run(interaction)
+        except Exception as exc:
+            await _bot(interaction).on_app_command_error(interaction, exc)  # type: ignore[arg-type]
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
+
+
+class MoreButton(Guarded, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:more:(?P<key>[0-9a-f]{12}):(?P<offset>\d+)"):
     def __init__(self, key: str, offset: int) -> None:
         super().__init__(
             discord.ui.Button(label="More passages", style=discord.ButtonStyle.primary, custom_id=f"cb:more:{key}:{offset}")
@@ -35,7 +49,7 @@ class MoreButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:m
     async def from_custom_id(cls, interaction: discord.Interaction, item: Any, match: re.Match[str]) -> MoreButton:
         return cls(match["key"], int(match["offset"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         bot = _bot(interaction)
         found = bot.questions.get(self.key)
         if found is None:
@@ -51,7 +65,7 @@ class MoreButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:m
 
 
 class SourceButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:src:(?P<doc>[0-9a-f]{16}):(?P<start>\d+):(?P<end>\d+)"
+    Guarded, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:src:(?P<doc>[0-9a-f]{16}):(?P<start>\d+):(?P<end>\d+)"
 ):
     def __init__(self, doc: str, start: int, end: int, label: str = "Show source") -> None:
         super().__init__(
@@ -63,7 +77,7 @@ class SourceButton(
     async def from_custom_id(cls, interaction: discord.Interaction, item: Any, match: re.Match[str]) -> SourceButton:
         return cls(match["doc"], int(match["start"]), int(match["end"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         bot = _bot(interaction)
         engine = bot.require_engine()
         doc = next((d for d in engine.documents() if source_key(d.source) == self.doc), None)
@@ -77,7 +91,7 @@ class SourceButton(
         await interaction.response.send_message(**message.kwargs(), ephemeral=True)
 
 
-class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:pg:(?P<page>\d+):(?P<dir>[pn])"):
+class PageButton(Guarded, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:pg:(?P<page>\d+):(?P<dir>[pn])"):
     def __init__(self, page: int, direction: str, disabled: bool = False) -> None:
         super().__init__(
             discord.ui.Button(
@@ -91,7 +105,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:p
     async def from_custom_id(cls, interaction: discord.Interaction, item: Any, match: re.Match[str]) -> PageButton:
         return cls(int(match["page"]), match["dir"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         engine = _bot(interaction).require_engine()
         message, page, pages = render.sources_message(engine.documents(), self.page)
         await interaction.response.edit_message(**message.kwargs(), view=pages_view(page, pages))
