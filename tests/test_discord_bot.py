@@ -144,6 +144,8 @@ def test_thread_follow_up_uses_the_question_that_started_it(live):
     answer = live.reply(follow, mark, channel_id=thread_id)
     assert answer.json["embeds"], answer.json
     assert "004_292b256e50e7843a.txt" in embeds_text(answer)
+    alone = live.fake.send_message(f"<@{BOT_ID}> and what is it called?", mention_bot=True, user_id=user())
+    assert live.reply(alone, mark).json["content"].startswith("Nothing in the sources")  # no thread, no context
 
 
 def test_message_without_mention_is_ignored(live):

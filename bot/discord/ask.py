@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..errors import CitebotError
+from ..records import Answer
 from . import render
 from .views import answer_view
 
@@ -36,21 +37,23 @@ class AskCog(commands.Cog):
         while len(self.history) > 5000:
             self.history.popitem(last=False)
 
-    async def _answer_in_context(self, channel_id: int, question: str):  # type: ignore[no-untyped-def]
-        """Answer alone first; in a thread, a follow-up nothing answers is asked again with the thread's last question."""
-        answer = await self.bot.answer(question)
-        earlier = self.history.get(channel_id)
+    async def _answer_in_context(
+        self, channel_id: int | None, question: str, top_k: int | None = None
+    ) -> tuple[Answer, str]:
+        """Answer alone first; in a thread, a follow-up nothing answers is asked again with the thread's
+        last question. Returns the answer and the question actually asked (for "More passages")."""
+        answer = await self.bot.answer(question, top_k)
+        earlier = self.history.get(channel_id) if channel_id is not None else None
         if answer.answered or not earlier:
-            return answer
-        limit = self.bot.settings.max_question_chars
+            return answer, question
         combined = f"{earlier[-1]} {question}"
-        if len(combined) > limit:
-            return answer
-        retry = await self.bot.answer(combined)
+        if len(combined) > self.bot.settings.max_question_chars:
+            return answer, question
+        retry = await self.bot.answer(combined, top_k)
         if retry.answered:
             retry.question = question
-            return retry
-        return answer
+            return retry, combined
+        return answer, question
 
     def _gate(self, user_id: int, question: str) -> None:
         """Length first (costs nothing), then the per-user cooldown; raises with the reply to give."""
@@ -66,9 +69,14 @@ class AskCog(commands.Cog):
     ) -> None:
         self._gate(interaction.user.id, question)
         await interaction.response.defer(thinking=True)
-        answer = await self.bot.answer(question, top_k)
-        key = self.bot.questions.put(question, top_k)
-        await self.bot.followup(interaction, render.answer_message(answer), answer_view(answer, key, top_k))
+        channel_id = interaction.channel_id
+        answer, asked = await self._answer_in_context(channel_id, question, top_k)
+        key = self.bot.questions.put(asked, top_k)
+        sent = await self.bot.followup(interaction, render.answer_message(answer), answer_view(answer, key, top_k))
+        if sent is not None:
+            self._remember(sent.id, question)
+        if channel_id is not None and (isinstance(interaction.channel, discord.Thread) or channel_id in self.history):
+            self._remember(channel_id, question)
 
     def _question_from(self, message: discord.Message) -> str | None:
         me = self.bot.user
@@ -93,8 +101,8 @@ class AskCog(commands.Cog):
             self._gate(message.author.id, question)
             channel_id = message.channel.id
             in_thread = isinstance(message.channel, discord.Thread) or channel_id in self.history
-            answer = await self._answer_in_context(channel_id, question)
-            key = self.bot.questions.put(answer.question, None)
+            answer, asked = await self._answer_in_context(channel_id, question)
+            key = self.bot.questions.put(asked, None)
             view = answer_view(answer, key, None)
             extra = {"view": view} if view is not None else {}
             sent = await message.reply(**render.answer_message(answer).kwargs(), mention_author=False, **extra)
