@@ -194,7 +194,8 @@ def _assemble(
     old_vectors = None
     if old is not None:
         old_vectors = old.dense.vectors()
-        reuse = {bytes(h): i for i, h in enumerate(old.chunk_hash)}
+        # numpy's S16 drops trailing NUL bytes: pad back, or 1 hash in 256 would never be reused
+        reuse = {bytes(h).ljust(16, b"\0"): i for i, h in enumerate(old.chunk_hash)}
     todo: dict[bytes, int] = {}
     for i, h in enumerate(hashes):
         if h not in reuse and h not in todo:
