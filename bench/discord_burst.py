@@ -22,9 +22,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 QUESTIONS = [
-    "What did Pompeo say about Huawei?", "Which senator introduced the bill?", "Who was arrested in Canada?",
-    "Will the US share intelligence with allies using Huawei?", "What is the bill called?",
-    "What did the State Department say?", "Why is Huawei considered a risk?", "What about 5G networks?",
+    "What did Pompeo say about Huawei?",
+    "Which senator introduced the bill?",
+    "Who was arrested in Canada?",
+    "Will the US share intelligence with allies using Huawei?",
+    "What is the bill called?",
+    "What did the State Department say?",
+    "Why is Huawei considered a risk?",
+    "What about 5G networks?",
 ]
 
 
@@ -42,7 +47,7 @@ def burst(engine, n: int) -> dict[str, float]:
 
     async def batched() -> float:
         loop = asyncio.get_running_loop()
-        run = lambda fn, *a, **k: loop.run_in_executor(pool, functools.partial(fn, *a, **k))  # noqa: E731
+        run = lambda fn, *a, **k: loop.run_in_executor(pool, functools.partial(fn, *a, **k))
         batcher = QuestionBatcher(engine.embed_questions, run)
 
         async def ask(q: str):
@@ -73,14 +78,19 @@ def end_to_end(settings, engine, rounds: int) -> dict[str, float]:
         for i in range(rounds):
             mark = live.fake.mark()
             t0 = time.perf_counter()
-            msg = live.fake.send_message(f"<@{BOT_ID}> {QUESTIONS[i % len(QUESTIONS)]}", mention_bot=True, user_id=i + 1)
+            msg = live.fake.send_message(
+                f"<@{BOT_ID}> {QUESTIONS[i % len(QUESTIONS)]}", mention_bot=True, user_id=i + 1
+            )
             live.reply(msg, mark)
             times.append((time.perf_counter() - t0) * 1e3)
     finally:
         stop_live(live)
     times.sort()
-    return {"rounds": rounds, "p50_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1)}
+    return {
+        "rounds": rounds,
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+    }
 
 
 def main() -> None:

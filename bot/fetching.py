@@ -179,8 +179,13 @@ def as_source_file(fetched: Fetched) -> tuple[str, bytes]:
             doc = read_html(stem + ".html", fetched.data)[0]
         except Unreadable as exc:
             raise FetchError(f"the page cannot be used: {exc}") from None
-        meta = {"title": doc.title, "url": fetched.final_url, "published": doc.published, "author": doc.author,
-                "publisher": doc.publisher}
+        meta = {
+            "title": doc.title,
+            "url": fetched.final_url,
+            "published": doc.published,
+            "author": doc.author,
+            "publisher": doc.publisher,
+        }
         front = yaml.safe_dump({k: v for k, v in meta.items() if v}, allow_unicode=True, sort_keys=False)
         return stem + ".md", f"---\n{front}---\n{doc.text}\n".encode()
     if fetched.content_type == "application/pdf" or fetched.data[:5] == b"%PDF-":

@@ -35,7 +35,7 @@ class Capture(logging.Handler):
         self.records.append(record)
         try:
             self.lines.append(self.format(record))
-        except Exception:  # a record that cannot format is still counted
+        except Exception:  # noqa: BLE001 - a record that cannot format is still counted
             self.lines.append(repr(record.msg))
 
     def discord_errors(self, start: int = 0) -> list[str]:
@@ -56,8 +56,11 @@ def make_corpus(dest: Path) -> Path:
     long_title = "Lighthouse keepers' very long report " * 20  # 740 characters: over the 256 title limit
     (dest / "lighthouse-report.md").write_text(
         f"---\ntitle: {long_title.strip()}\nurl: https://example.org/{'l' * 300}\n---\n"
-        + "\n\n".join(f"Lighthouse keepers logged lamp check {i}: the lamp was trimmed, the lens was cleaned, "
-                      f"and the fog signal was tested at dusk on night {i}." for i in range(1, 40)),
+        + "\n\n".join(
+            f"Lighthouse keepers logged lamp check {i}: the lamp was trimmed, the lens was cleaned, "
+            f"and the fog signal was tested at dusk on night {i}."
+            for i in range(1, 40)
+        ),
         encoding="utf-8",
     )
     for i in range(1, 10):
@@ -82,26 +85,39 @@ class Live:
     def run(self, coro: Any, timeout: float = 30) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def followup(self, inter: dict[str, Any], start: int, pred: Callable[[Request], bool] | None = None,
-                 timeout: float = 60) -> Request:
+    def followup(
+        self, inter: dict[str, Any], start: int, pred: Callable[[Request], bool] | None = None, timeout: float = 60
+    ) -> Request:
         token = inter["token"]
         return self.fake.wait_for(
-            lambda r: r.method == "POST" and r.path.startswith(f"/webhooks/") and r.path.endswith(token)
-            and r.status == 200 and (pred is None or pred(r)),
-            timeout, start,
+            lambda r: (
+                r.method == "POST"
+                and r.path.startswith("/webhooks/")
+                and r.path.endswith(token)
+                and r.status == 200
+                and (pred is None or pred(r))
+            ),
+            timeout,
+            start,
         )
 
     def callback(self, inter: dict[str, Any], start: int, timeout: float = 30) -> Request:
         return self.fake.wait_for(
             lambda r: r.method == "POST" and r.path == f"/interactions/{inter['id']}/{inter['token']}/callback",
-            timeout, start,
+            timeout,
+            start,
         )
 
     def reply(self, msg: dict[str, Any], start: int, channel_id: int = CHANNEL_ID, timeout: float = 60) -> Request:
         return self.fake.wait_for(
-            lambda r: r.method == "POST" and r.path == f"/channels/{channel_id}/messages" and r.status == 200
-            and str((r.json or {}).get("message_reference", {}).get("message_id")) == msg["id"],
-            timeout, start,
+            lambda r: (
+                r.method == "POST"
+                and r.path == f"/channels/{channel_id}/messages"
+                and r.status == 200
+                and str((r.json or {}).get("message_reference", {}).get("message_id")) == msg["id"]
+            ),
+            timeout,
+            start,
         )
 
 

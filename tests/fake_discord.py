@@ -46,7 +46,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -74,7 +74,7 @@ class Request:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def user(uid: int, name: str, bot: bool = False) -> dict[str, Any]:
@@ -89,7 +89,9 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 class FakeDiscord:
-    def __init__(self, token: str = "fake-token", port: int = 0, host: str = "127.0.0.1", close_code: int | None = None) -> None:
+    def __init__(
+        self, token: str = "fake-token", port: int = 0, host: str = "127.0.0.1", close_code: int | None = None
+    ) -> None:
         self.token = token
         self.close_code = close_code  # e.g. 4014: close the gateway at IDENTIFY (privileged intent not enabled)
         self.host = host
@@ -102,6 +104,7 @@ class FakeDiscord:
         self._faults: list[tuple[str, re.Pattern[str], int, dict[str, Any]]] = []
         self._expired: set[str] = set()
         self._messages: dict[int, dict[str, Any]] = {}
+        self.attachment_bodies: dict[str, bytes] = {}
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
         self.identified = threading.Event()
@@ -234,8 +237,15 @@ class FakeDiscord:
         return self.send_message(content, user_id=user_id, dm=True)
 
     def slash(
-        self, name: str, options: dict[str, Any] | None = None, *, admin: bool = False, user_id: int = 1001,
-        channel_id: int = CHANNEL_ID, resolved: dict[str, Any] | None = None, sub: str | None = None,
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        admin: bool = False,
+        user_id: int = 1001,
+        channel_id: int = CHANNEL_ID,
+        resolved: dict[str, Any] | None = None,
+        sub: str | None = None,
         token: str | None = None,
     ) -> dict[str, Any]:
         """A slash command; `sub` names a subcommand (`/source add`), `token` fixes the interaction token."""
@@ -256,9 +266,12 @@ class FakeDiscord:
         self._call(self._dispatch("INTERACTION_CREATE", inter))
         return inter
 
-    def click(self, custom_id: str, message: dict[str, Any], *, user_id: int = 1001, admin: bool = False) -> dict[str, Any]:
-        inter = self._interaction(3, {"custom_id": custom_id, "component_type": 2}, admin, user_id,
-                                  int(message["channel_id"]))
+    def click(
+        self, custom_id: str, message: dict[str, Any], *, user_id: int = 1001, admin: bool = False
+    ) -> dict[str, Any]:
+        inter = self._interaction(
+            3, {"custom_id": custom_id, "component_type": 2}, admin, user_id, int(message["channel_id"])
+        )
         inter["message"] = message
         self._call(self._dispatch("INTERACTION_CREATE", inter))
         return inter
@@ -269,29 +282,52 @@ class FakeDiscord:
 
     # -- payload builders --------------------------------------------------------------------
     def _member_stub(self, perms: int) -> dict[str, Any]:
-        return {"roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0,
-                "permissions": str(perms)}
+        return {"roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0, "permissions": str(perms)}
 
-    def _interaction(self, kind: int, data: dict[str, Any], admin: bool, user_id: int, channel_id: int) -> dict[str, Any]:
+    def _interaction(
+        self, kind: int, data: dict[str, Any], admin: bool, user_id: int, channel_id: int
+    ) -> dict[str, Any]:
         perms = ADMIN_PERMS | MEMBER_PERMS if admin else MEMBER_PERMS
         member = self._member_stub(perms)
         member["user"] = user(user_id, f"user{user_id}")
         return {
-            "id": str(next(self._ids)), "application_id": str(APP_ID), "type": kind, "data": data,
-            "guild_id": str(GUILD_ID), "channel_id": str(channel_id),
+            "id": str(next(self._ids)),
+            "application_id": str(APP_ID),
+            "type": kind,
+            "data": data,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(channel_id),
             "channel": {"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": "general"},
-            "member": member, "token": f"itoken-{next(self._ids)}", "version": 1,
-            "app_permissions": str((1 << 53) - 1), "locale": "en-US", "guild_locale": "en-US",
-            "entitlements": [], "authorizing_integration_owners": {"0": str(GUILD_ID)}, "context": 0,
+            "member": member,
+            "token": f"itoken-{next(self._ids)}",
+            "version": 1,
+            "app_permissions": str((1 << 53) - 1),
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
 
     def _new_message(self, channel_id: int, author: dict[str, Any], content: str) -> dict[str, Any]:
         return {
-            "id": str(next(self._ids)), "channel_id": str(channel_id), "author": author, "content": content,
-            "timestamp": _now(), "edited_timestamp": None, "tts": False, "mention_everyone": False,
-            "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "pinned": False,
-            "type": 0, "components": [], "flags": 0,
+            "id": str(next(self._ids)),
+            "channel_id": str(channel_id),
+            "author": author,
+            "content": content,
+            "timestamp": _now(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "components": [],
+            "flags": 0,
         }
 
     def _bot_message(self, channel_id: int, payload: dict[str, Any], flags: int = 0) -> dict[str, Any]:
@@ -315,27 +351,78 @@ class FakeDiscord:
 
     def _guild(self) -> dict[str, Any]:
         def chan(cid: int, name: str, kind: int = 0, **extra: Any) -> dict[str, Any]:
-            return {"id": str(cid), "type": kind, "name": name, "position": 0, "guild_id": str(GUILD_ID),
-                    "permission_overwrites": [], "nsfw": False, "parent_id": None, **extra}
+            return {
+                "id": str(cid),
+                "type": kind,
+                "name": name,
+                "position": 0,
+                "guild_id": str(GUILD_ID),
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                **extra,
+            }
 
         bot_member = self._member_stub(ADMIN_PERMS)
         bot_member["user"] = user(BOT_ID, "citebot", bot=True)
         bot_member["roles"] = []
         return {
-            "id": str(GUILD_ID), "name": "Test Guild", "owner_id": str(OWNER_ID), "unavailable": False,
-            "member_count": 3, "large": False, "features": [], "emojis": [], "stickers": [],
-            "roles": [{"id": str(GUILD_ID), "name": "@everyone", "permissions": str(MEMBER_PERMS), "position": 0,
-                       "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}],
+            "id": str(GUILD_ID),
+            "name": "Test Guild",
+            "owner_id": str(OWNER_ID),
+            "unavailable": False,
+            "member_count": 3,
+            "large": False,
+            "features": [],
+            "emojis": [],
+            "stickers": [],
+            "roles": [
+                {
+                    "id": str(GUILD_ID),
+                    "name": "@everyone",
+                    "permissions": str(MEMBER_PERMS),
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
+            ],
             "channels": [chan(CHANNEL_ID, "general")],
-            "threads": [{**chan(THREAD_ID, "follow-up", 11), "parent_id": str(CHANNEL_ID), "owner_id": str(OWNER_ID),
-                         "message_count": 1, "member_count": 1, "rate_limit_per_user": 0, "flags": 0,
-                         "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
-                                             "archive_timestamp": _now(), "locked": False}}],
-            "members": [bot_member], "voice_states": [], "presences": [], "stage_instances": [],
-            "guild_scheduled_events": [], "soundboard_sounds": [], "joined_at": _now(),
-            "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
-            "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0, "preferred_locale": "en-US",
-            "system_channel_flags": 0, "afk_timeout": 300,
+            "threads": [
+                {
+                    **chan(THREAD_ID, "follow-up", 11),
+                    "parent_id": str(CHANNEL_ID),
+                    "owner_id": str(OWNER_ID),
+                    "message_count": 1,
+                    "member_count": 1,
+                    "rate_limit_per_user": 0,
+                    "flags": 0,
+                    "thread_metadata": {
+                        "archived": False,
+                        "auto_archive_duration": 1440,
+                        "archive_timestamp": _now(),
+                        "locked": False,
+                    },
+                }
+            ],
+            "members": [bot_member],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "joined_at": _now(),
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "system_channel_flags": 0,
+            "afk_timeout": 300,
         }
 
     def _ack(self, ws: web.WebSocketResponse) -> None:
@@ -362,17 +449,29 @@ class FakeDiscord:
                     await ws.close(code=self.close_code or 4004, message=b"Closed by the fake.")
                     break
                 ready = {
-                    "v": 10, "user": user(BOT_ID, "citebot", bot=True), "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-                    "session_id": "fake-session", "resume_gateway_url": self.gateway_url,
-                    "application": {"id": str(APP_ID), "flags": 0}, "private_channels": [], "relationships": [],
+                    "v": 10,
+                    "user": user(BOT_ID, "citebot", bot=True),
+                    "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+                    "session_id": "fake-session",
+                    "resume_gateway_url": self.gateway_url,
+                    "application": {"id": str(APP_ID), "flags": 0},
+                    "private_channels": [],
+                    "relationships": [],
                 }
                 await self._dispatch("READY", ready)
                 await self._dispatch("GUILD_CREATE", self._guild())
                 self.identified.set()
             elif op == 8:
-                await self._dispatch("GUILD_MEMBERS_CHUNK", {"guild_id": str(GUILD_ID), "members": [],
-                                                             "chunk_index": 0, "chunk_count": 1,
-                                                             "nonce": msg["d"].get("nonce")})
+                await self._dispatch(
+                    "GUILD_MEMBERS_CHUNK",
+                    {
+                        "guild_id": str(GUILD_ID),
+                        "members": [],
+                        "chunk_index": 0,
+                        "chunk_count": 1,
+                        "nonce": msg["d"].get("nonce"),
+                    },
+                )
         return ws
 
     # -- REST --------------------------------------------------------------------------------
@@ -428,13 +527,35 @@ class FakeDiscord:
         if m == "GET" and p == "/users/@me":
             return _json(user(BOT_ID, "citebot", bot=True))
         if m == "GET" and p == "/oauth2/applications/@me":
-            return _json({"id": str(APP_ID), "name": "citebot", "icon": None, "description": "", "bot_public": True,
-                          "bot_require_code_grant": False, "owner": user(OWNER_ID, "owner"), "verify_key": "0" * 64,
-                          "flags": 0, "team": None, "summary": ""})
+            return _json(
+                {
+                    "id": str(APP_ID),
+                    "name": "citebot",
+                    "icon": None,
+                    "description": "",
+                    "bot_public": True,
+                    "bot_require_code_grant": False,
+                    "owner": user(OWNER_ID, "owner"),
+                    "verify_key": "0" * 64,
+                    "flags": 0,
+                    "team": None,
+                    "summary": "",
+                }
+            )
         if re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", p):
             if m == "PUT":
-                return _json([{**c, "id": str(next(self._ids)), "application_id": str(APP_ID), "version": "1",
-                               "default_member_permissions": c.get("default_member_permissions")} for c in body])
+                return _json(
+                    [
+                        {
+                            **c,
+                            "id": str(next(self._ids)),
+                            "application_id": str(APP_ID),
+                            "version": "1",
+                            "default_member_permissions": c.get("default_member_permissions"),
+                        }
+                        for c in body
+                    ]
+                )
             if m == "GET":
                 return _json([])
         if m == "POST" and (mm := re.fullmatch(r"/channels/(\d+)/messages", p)):
@@ -447,9 +568,14 @@ class FakeDiscord:
             kind = body.get("type")
             data = body.get("data") or {}
             msg = self._bot_message(CHANNEL_ID, data) if kind in (4, 5, 7) else None
-            inter = {"id": mm.group(1), "type": 2, "activity_instance_id": None,
-                     "response_message_id": msg and msg["id"], "response_message_loading": kind == 5,
-                     "response_message_ephemeral": bool(data.get("flags", 0) & 64)}
+            inter = {
+                "id": mm.group(1),
+                "type": 2,
+                "activity_instance_id": None,
+                "response_message_id": msg and msg["id"],
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(data.get("flags", 0) & 64),
+            }
             return _json({"interaction": inter, "resource": {"type": kind, "message": msg} if msg else None})
         if mm := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/(@original|\d+))?", p):
             if m == "POST" and mm.group(3) is None:
@@ -460,10 +586,22 @@ class FakeDiscord:
             if m == "DELETE":
                 return web.Response(status=204)
         if m == "POST" and (mm := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", p)):
-            return _json({"id": str(THREAD_ID), "type": 11, "guild_id": str(GUILD_ID), "name": body.get("name", ""),
-                          "parent_id": mm.group(1), "owner_id": str(BOT_ID),
-                          "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
-                                              "archive_timestamp": _now(), "locked": False}})
+            return _json(
+                {
+                    "id": str(THREAD_ID),
+                    "type": 11,
+                    "guild_id": str(GUILD_ID),
+                    "name": body.get("name", ""),
+                    "parent_id": mm.group(1),
+                    "owner_id": str(BOT_ID),
+                    "thread_metadata": {
+                        "archived": False,
+                        "auto_archive_duration": 1440,
+                        "archive_timestamp": _now(),
+                        "locked": False,
+                    },
+                }
+            )
         resp = _json({"message": f"fake Discord has no route {m} {p}", "code": 0}, 404)
         resp._unknown = True  # type: ignore[attr-defined]
         return resp
@@ -473,15 +611,19 @@ class FakeDiscord:
         body = self.attachment_bodies.get(name, b"")
         return web.Response(body=body, content_type="application/octet-stream")
 
-    attachment_bodies: dict[str, bytes] = {}
-
     def add_attachment(self, name: str, body: bytes) -> dict[str, Any]:
         """Host a file the way Discord's CDN would; returns the attachment object for a slash option."""
-        self.attachment_bodies = {**self.attachment_bodies, name: body}
+        self.attachment_bodies[name] = body
         aid = str(next(self._ids))
         url = f"http://{self.host}:{self.port}/attachments/{name}"
-        return {"id": aid, "filename": name, "size": len(body), "url": url, "proxy_url": url,
-                "content_type": "text/plain"}
+        return {
+            "id": aid,
+            "filename": name,
+            "size": len(body),
+            "url": url,
+            "proxy_url": url,
+            "content_type": "text/plain",
+        }
 
     # -- control API (standalone mode) -------------------------------------------------------
     def _no_client(self) -> web.Response | None:
@@ -493,8 +635,9 @@ class FakeDiscord:
         if (busy := self._no_client()) is not None:
             return busy
         b = await request.json()
-        msg = self._new_message(DM_CHANNEL_ID if b.get("dm") else CHANNEL_ID,
-                                user(int(b.get("user_id", 1001)), "user"), b["content"])
+        msg = self._new_message(
+            DM_CHANNEL_ID if b.get("dm") else CHANNEL_ID, user(int(b.get("user_id", 1001)), "user"), b["content"]
+        )
         msg["mentions"] = [user(BOT_ID, "citebot", bot=True)] if b.get("mention_bot") else []
         if not b.get("dm"):
             msg["guild_id"] = str(GUILD_ID)
@@ -506,7 +649,9 @@ class FakeDiscord:
         if (busy := self._no_client()) is not None:
             return busy
         b = await request.json()
-        opts = [{"name": k, "type": 4 if isinstance(v, int) else 3, "value": v} for k, v in (b.get("options") or {}).items()]
+        opts = [
+            {"name": k, "type": 4 if isinstance(v, int) else 3, "value": v} for k, v in (b.get("options") or {}).items()
+        ]
         data = {"id": str(next(self._ids)), "name": b["name"], "type": 1, "options": opts}
         inter = self._interaction(2, data, bool(b.get("admin")), int(b.get("user_id", 1001)), CHANNEL_ID)
         await self._dispatch("INTERACTION_CREATE", inter)
@@ -514,13 +659,16 @@ class FakeDiscord:
 
     async def _ctl_requests(self, request: web.Request) -> web.Response:
         with self._cond:
-            out = [{"method": r.method, "path": r.path, "query": r.query, "json": r.json, "status": r.status}
-                   for r in self.requests]
+            out = [
+                {"method": r.method, "path": r.path, "query": r.query, "json": r.json, "status": r.status}
+                for r in self.requests
+            ]
         return _json(out)
 
     async def _ctl_state(self, request: web.Request) -> web.Response:
-        return _json({"identified": self.identified.is_set(),
-                      "unknown": [f"{r.method} {r.path}" for r in self.unknown]})
+        return _json(
+            {"identified": self.identified.is_set(), "unknown": [f"{r.method} {r.path}" for r in self.unknown]}
+        )
 
 
 def main() -> None:

@@ -28,8 +28,12 @@ def live(tmp_path_factory, embedder):
     settings = Settings(sources=sources, index=root / "index", _env_file=None)
     engine, _ = Engine.open_or_build(settings, embedder=embedder)
     ds = DiscordSettings(
-        token=TOKEN, cooldown_seconds=30, heartbeat=root / "hb.json", heartbeat_seconds=0.5,
-        guild_ready_timeout=0.5, _env_file=None,
+        token=TOKEN,
+        cooldown_seconds=30,
+        heartbeat=root / "hb.json",
+        heartbeat_seconds=0.5,
+        guild_ready_timeout=0.5,
+        _env_file=None,
     )
     live = start_live(settings, ds, engine)
     live.extra["sources"] = sources
@@ -126,8 +130,9 @@ def test_dm_gets_a_reply(live):
 def test_question_in_a_thread_is_answered_in_the_thread(live):
     """A question in a thread is answered in that thread."""
     mark = live.fake.mark()
-    msg = live.fake.send_message(f"<@{BOT_ID}> What did Pompeo say about Huawei?", mention_bot=True, user_id=user(),
-                                 channel_id=THREAD_ID)
+    msg = live.fake.send_message(
+        f"<@{BOT_ID}> What did Pompeo say about Huawei?", mention_bot=True, user_id=user(), channel_id=THREAD_ID
+    )
     rep = live.reply(msg, mark, channel_id=THREAD_ID)
     assert rep.json["embeds"], rep.json
 
@@ -135,12 +140,14 @@ def test_question_in_a_thread_is_answered_in_the_thread(live):
 def test_thread_follow_up_uses_the_question_that_started_it(live):
     """In a thread started from an answer, a terse follow-up is read with the thread's first question."""
     mark = live.fake.mark()
-    msg = live.fake.send_message(f"<@{BOT_ID}> Which senator introduced the Huawei intelligence bill?",
-                                 mention_bot=True, user_id=user())
+    msg = live.fake.send_message(
+        f"<@{BOT_ID}> Which senator introduced the Huawei intelligence bill?", mention_bot=True, user_id=user()
+    )
     rep = live.reply(msg, mark)
     thread_id = _message_id_of(live, rep)  # a thread started from a message has the message's id
-    follow = live.fake.send_message(f"<@{BOT_ID}> and what is it called?", mention_bot=True, user_id=user(),
-                                    channel_id=thread_id)
+    follow = live.fake.send_message(
+        f"<@{BOT_ID}> and what is it called?", mention_bot=True, user_id=user(), channel_id=thread_id
+    )
     answer = live.reply(follow, mark, channel_id=thread_id)
     assert answer.json["embeds"], answer.json
     assert "004_292b256e50e7843a.txt" in embeds_text(answer)
@@ -159,14 +166,16 @@ def test_message_without_mention_is_ignored(live):
 def test_unanswerable_question_says_so(live):
     """Nothing relevant: an honest short reply, not an unrelated passage presented as the answer."""
     mark = live.fake.mark()
-    inter = live.fake.slash("ask", {"question": "How long should sourdough bread proof in a cold oven?"}, user_id=user())
+    inter = live.fake.slash(
+        "ask", {"question": "How long should sourdough bread proof in a cold oven?"}, user_id=user()
+    )
     fu = live.followup(inter, mark)
     assert fu.json["content"].startswith("Nothing in the sources answers that.")
     assert not fu.json.get("embeds")
 
 
 def test_more_passages_button_gives_the_next_ones(live):
-    """"More passages" answers the same question from the next rank on."""
+    """ "More passages" answers the same question from the next rank on."""
     mark = live.fake.mark()
     inter = live.fake.slash("ask", {"question": "Huawei intelligence sharing", "top_k": 1}, user_id=user())
     first = live.followup(inter, mark)
@@ -188,7 +197,7 @@ def _message_id_of(live: Live, req) -> int:
 
 
 def test_show_source_button_is_ephemeral_context(live):
-    """"Show source" replies only to the clicker with the passage inside its surrounding text."""
+    """ "Show source" replies only to the clicker with the passage inside its surrounding text."""
     mark = live.fake.mark()
     inter = live.fake.slash("ask", {"question": "What did Pompeo say about Huawei?"}, user_id=user())
     fu = live.followup(inter, mark)
@@ -242,8 +251,9 @@ def test_mentions_in_sources_and_questions_ping_nobody(live):
 def test_many_passages_stay_within_discord_limits(live):
     """Rule 3: long merged passages of a source with a 740-character title fit every Discord limit, cut with "…"."""
     mark = live.fake.mark()
-    inter = live.fake.slash("ask", {"question": "What did the lighthouse keepers log about the lamp?", "top_k": 10},
-                            user_id=user())
+    inter = live.fake.slash(
+        "ask", {"question": "What did the lighthouse keepers log about the lamp?", "top_k": 10}, user_id=user()
+    )
     fu = live.followup(inter, mark)
     check_limits(fu.json)
     lighthouse = [e for e in fu.json["embeds"] if "lighthouse-report.md" in e["footer"]["text"]]
@@ -284,7 +294,9 @@ def test_admin_reindex_switches_while_questions_keep_being_answered(live):
         "---\ntitle: Zebra crossing report\n---\nThe council painted a new zebra crossing on Quayside Road.\n",
         encoding="utf-8",
     )
-    (sources / "note-09.md").write_text("---\ntitle: Garden note 9\n---\nGarden note 9 was rewritten.\n", encoding="utf-8")
+    (sources / "note-09.md").write_text(
+        "---\ntitle: Garden note 9\n---\nGarden note 9 was rewritten.\n", encoding="utf-8"
+    )
     mark = live.fake.mark()
     inter = live.fake.slash("reindex", admin=True, user_id=user())
     asked = []
@@ -355,7 +367,9 @@ def test_expired_interaction_token_falls_back_to_the_channel(live):
 
 def test_403_on_a_reply_is_logged_not_raised(live):
     """A 403 (no permission to post) is logged as a warning; the next question still works."""
-    live.fake.fail_next("POST", rf"/channels/{CHANNEL_ID}/messages", 403, {"code": 50013, "message": "Missing Permissions"})
+    live.fake.fail_next(
+        "POST", rf"/channels/{CHANNEL_ID}/messages", 403, {"code": 50013, "message": "Missing Permissions"}
+    )
     mark = live.fake.mark()
     msg = live.fake.send_message(f"<@{BOT_ID}> what did Pompeo say?", mention_bot=True, user_id=user())
     live.fake.wait_for(lambda r: r.status == 403, 60, mark)
@@ -435,10 +449,16 @@ def test_source_add_refuses_private_addresses_and_members(live):
 
 def test_source_add_attachment_indexes_it(live):
     """An admin's attachment is saved under sources/added/ and indexed, then answerable."""
-    att = live.fake.add_attachment("lighthouse.txt", b"Lighthouse log\n\nThe keeper relit the Skerry lighthouse lamp.\n")
+    att = live.fake.add_attachment(
+        "lighthouse.txt", b"Lighthouse log\n\nThe keeper relit the Skerry lighthouse lamp.\n"
+    )
     mark = live.fake.mark()
     inter = live.fake.slash(
-        "source", {"attachment": {"attachment": att["id"]}}, sub="add", admin=True, user_id=user(),
+        "source",
+        {"attachment": {"attachment": att["id"]}},
+        sub="add",
+        admin=True,
+        user_id=user(),
         resolved={"attachments": {att["id"]: att}},
     )
     fu = live.followup(inter, mark, timeout=120)
@@ -468,7 +488,8 @@ def test_zz_discord_py_warned_of_nothing_but_voice(live):
     """discord.py logged no warning over the session but the expected ones (voice libraries, the injected 429)."""
     expected = ("voice will NOT be supported", "is rate limited. Retrying")
     warnings = [
-        live.capture.format(r) for r in live.capture.records
+        live.capture.format(r)
+        for r in live.capture.records
         if r.name.startswith("discord") and r.levelno >= 30 and not any(e in r.getMessage() for e in expected)
     ]
     assert warnings == []

@@ -10,9 +10,17 @@ from bot.records import Answer, DocumentInfo, Highlight, Passage
 
 def passage(rank: int, text: str, hl: tuple[int, int] | None = None, **kw) -> Passage:
     return Passage(
-        rank=rank, source=kw.pop("source", f"doc{rank}.txt"), title=kw.pop("title", f"Title {rank}"),
-        url=kw.pop("url", None), published=None, start=0, end=len(text), text=text, score=0.9,
-        highlight=Highlight(*hl) if hl else None, **kw,
+        rank=rank,
+        source=kw.pop("source", f"doc{rank}.txt"),
+        title=kw.pop("title", f"Title {rank}"),
+        url=kw.pop("url", None),
+        published=None,
+        start=0,
+        end=len(text),
+        text=text,
+        score=0.9,
+        highlight=Highlight(*hl) if hl else None,
+        **kw,
     )
 
 
@@ -40,7 +48,7 @@ def test_shorten_cuts_at_a_sentence_then_a_word_with_an_ellipsis():
 
 def test_huge_passages_fit_and_keep_the_bold_sentence():
     """Ten 20,000-character passages with a highlight deep inside still fit the 6,000 total."""
-    body = ("Filler words about nothing in particular. " * 300)
+    body = "Filler words about nothing in particular. " * 300
     key = "Pompeo said the US will not share information."
     text = body + key + " " + body
     hl = (len(body), len(body) + len(key))
@@ -72,7 +80,9 @@ def test_markdown_in_sources_is_shown_verbatim():
 
 def test_invalid_urls_are_left_out():
     """Discord rejects an embed whose url is not http(s): such links are dropped, not sent."""
-    answer = Answer("q", True, [passage(1, "Text.", url="javascript:alert(1)"), passage(2, "Text.", url="https://x.org/a")])
+    answer = Answer(
+        "q", True, [passage(1, "Text.", url="javascript:alert(1)"), passage(2, "Text.", url="https://x.org/a")]
+    )
     embeds = render.answer_message(answer).embeds
     assert embeds[0].url is None and embeds[1].url == "https://x.org/a"
 

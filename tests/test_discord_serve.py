@@ -28,9 +28,12 @@ def fake():
 def env_for(fake: FakeDiscord, work: Path, token: str | None = TOKEN) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CITEBOT_"))}
     env.update(
-        CITEBOT_SOURCES=str(work / "sources"), CITEBOT_INDEX=str(work / "index"),
-        CITEBOT_HEARTBEAT=str(work / "hb.json"), DISCORD_HEARTBEAT_SECONDS="1",
-        DISCORD_API_BASE=fake.api_base, DISCORD_GATEWAY_URL=fake.gateway_url,
+        CITEBOT_SOURCES=str(work / "sources"),
+        CITEBOT_INDEX=str(work / "index"),
+        CITEBOT_HEARTBEAT=str(work / "hb.json"),
+        DISCORD_HEARTBEAT_SECONDS="1",
+        DISCORD_API_BASE=fake.api_base,
+        DISCORD_GATEWAY_URL=fake.gateway_url,
     )
     if token is not None:
         env["DISCORD_TOKEN"] = token
@@ -38,14 +41,18 @@ def env_for(fake: FakeDiscord, work: Path, token: str | None = TOKEN) -> dict[st
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CITEBOT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [CITEBOT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def test_missing_token_exits_2_with_one_line(fake, isolated):
     """No DISCORD_TOKEN anywhere: one line on stderr, exit code 2, nothing contacted."""
     out = run(["serve"], env_for(fake, isolated, token=None), isolated)
     assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == ["citebot: DISCORD_TOKEN is not set (put it in the environment or a .env file)"]
+    assert out.stderr.strip().splitlines() == [
+        "citebot: DISCORD_TOKEN is not set (put it in the environment or a .env file)"
+    ]
     assert fake.requests == []
 
 
@@ -76,8 +83,12 @@ def test_serve_builds_answers_beats_and_stops_cleanly(fake, seed_sources, isolat
         mark = fake.mark()
         msg = fake.send_message(f"<@{BOT_ID}> What did Pompeo say about Huawei?", mention_bot=True, user_id=77)
         reply = fake.wait_for(
-            lambda r: r.path == f"/channels/{CHANNEL_ID}/messages"
-            and str((r.json or {}).get("message_reference", {}).get("message_id")) == msg["id"], 90, mark,
+            lambda r: (
+                r.path == f"/channels/{CHANNEL_ID}/messages"
+                and str((r.json or {}).get("message_reference", {}).get("message_id")) == msg["id"]
+            ),
+            90,
+            mark,
         )
         assert reply.json["allowed_mentions"] == {"parse": [], "replied_user": False}
         assert "000_24054db15d7a09bf.txt" in str(reply.json["embeds"])
@@ -125,8 +136,9 @@ def test_fake_runs_standalone_with_a_control_api(isolated):
     import urllib.error
     import urllib.request
 
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "fake_discord.py"), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "fake_discord.py"), "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
     try:
         line = proc.stdout.readline()
         base = line.split("api ")[1].split("/api/v10")[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import threading
 import time
+from typing import ClassVar
 
 import pytest
 
@@ -19,9 +20,9 @@ storm damage, and the ferry timetable returns to normal next week according to t
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    routes: dict = {}
+    routes: ClassVar[dict] = {}
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         action = self.routes.get(self.path)
         if action is None:
             self.send_response(404)
@@ -67,8 +68,19 @@ def respond(status=200, body=b"", headers=None, length=True, delay=0.0):
 
 def test_public_only_refuses_local_ranges():
     """Loopback, private, link-local (cloud metadata), unspecified and IPv4-mapped loopback are refused."""
-    for ip in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "::1",
-               "fe80::1", "fc00::1", "::ffff:127.0.0.1", "100.64.0.1"):
+    for ip in (
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "100.64.0.1",
+    ):
         assert not public_only(ip, 80), ip
     assert public_only("93.184.216.34", 443) and public_only("2606:4700::1111", 443)
 
@@ -129,8 +141,12 @@ def test_slow_server_times_out(server):
 
 def test_bad_schemes_and_credentials_are_refused():
     """file:, ftp: and user:password@ URLs never get fetched."""
-    for url, msg in (("file:///etc/passwd", "only http"), ("ftp://x.org/a", "only http"),
-                     ("http://u:p@x.org/", "credentials"), ("http:///nohost", "no host")):
+    for url, msg in (
+        ("file:///etc/passwd", "only http"),
+        ("ftp://x.org/a", "only http"),
+        ("http://u:p@x.org/", "credentials"),
+        ("http:///nohost", "no host"),
+    ):
         with pytest.raises(FetchError, match=msg):
             fetch_url(url)
 

@@ -44,7 +44,9 @@ class AdminCog(commands.Cog):
         self.bot = bot
 
     source = app_commands.Group(
-        name="source", description="Manage the sources (admins)", guild_only=True,
+        name="source",
+        description="Manage the sources (admins)",
+        guild_only=True,
         default_permissions=discord.Permissions(manage_guild=True),
     )
 

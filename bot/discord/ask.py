@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -104,7 +104,7 @@ class AskCog(commands.Cog):
             answer, asked = await self._answer_in_context(channel_id, question)
             key = self.bot.questions.put(asked, None)
             view = answer_view(answer, key, None)
-            extra = {"view": view} if view is not None else {}
+            extra: dict[str, Any] = {"view": view} if view is not None else {}
             sent = await message.reply(**render.answer_message(answer).kwargs(), mention_author=False, **extra)
             self._remember(sent.id, question)
             if in_thread:
@@ -116,7 +116,7 @@ class AskCog(commands.Cog):
                 "cannot reply in channel %s to message %s: %s %s", message.channel.id, message.id, exc.status, exc.text
             )
         except Exception:
-            log.error("answering message %s in channel %s failed", message.id, message.channel.id, exc_info=True)
+            log.exception("answering message %s in channel %s failed", message.id, message.channel.id)
             await self._reply_quietly(message, "Something went wrong while answering; it has been logged.")
 
     async def _reply_quietly(self, message: discord.Message, text: str) -> None:

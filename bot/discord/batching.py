@@ -51,7 +51,7 @@ class QuestionBatcher:
         del self.batches[:-1000]
         try:
             vectors = await self.run_blocking(self.embed, [text for text, _ in batch])
-        except Exception as exc:  # every waiter gets the error; the bot reports it per question
+        except Exception as exc:  # noqa: BLE001 - every waiter gets the error; the bot reports it per question
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)

@@ -171,7 +171,10 @@ class CitebotBot(commands.Bot):
 
     # -- delivery ------------------------------------------------------------------------------
     async def followup(
-        self, interaction: discord.Interaction, message: Message, view: discord.ui.View | None = None,
+        self,
+        interaction: discord.Interaction,
+        message: Message,
+        view: discord.ui.View | None = None,
         ephemeral: bool = False,
     ) -> discord.Message | None:
         """Send a followup; past the 15-minute token expiry, post in the channel instead of failing."""
@@ -197,7 +200,8 @@ class CitebotBot(commands.Bot):
         if interaction.command is not None:
             name = interaction.command.qualified_name
         else:  # a button
-            name = f"button {(interaction.data or {}).get('custom_id', '?')}"
+            data: dict[str, Any] = dict(interaction.data or {})
+            name = f"button {data.get('custom_id', '?')}"
         if isinstance(original, CitebotError):
             text = str(original)
             log.info("/%s by %s: %s", name, interaction.user.id, text)
@@ -210,8 +214,12 @@ class CitebotBot(commands.Bot):
         else:
             text = "Something went wrong while answering; it has been logged."
             log.error(
-                "/%s failed (user %s, guild %s, channel %s)", name, interaction.user.id, interaction.guild_id,
-                interaction.channel_id, exc_info=original,
+                "/%s failed (user %s, guild %s, channel %s)",
+                name,
+                interaction.user.id,
+                interaction.guild_id,
+                interaction.channel_id,
+                exc_info=original,
             )
         await self.tell(interaction, text)
 

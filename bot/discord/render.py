@@ -95,7 +95,7 @@ def _clamp_embed(d: dict[str, Any]) -> dict[str, Any]:
 def render(content: str | None = None, embeds: list[discord.Embed] | None = None) -> Message:
     """THE clamp: content 2,000; title 256; description 4,096; 25 fields of 1,024; 6,000 in all."""
     text = shorten(content, CONTENT) if content else None
-    dicts = [_clamp_embed(e.to_dict()) for e in (embeds or [])[:EMBEDS]]
+    dicts = [_clamp_embed(dict(e.to_dict())) for e in (embeds or [])[:EMBEDS]]
     over = sum(_embed_size(d) for d in dicts) - TOTAL
     if over > 0:  # shrink the longest descriptions first, then field values, then drop fields
         for d in sorted(dicts, key=lambda x: -len(x.get("description", ""))):
@@ -118,7 +118,7 @@ def render(content: str | None = None, embeds: list[discord.Embed] | None = None
 
 
 def _is_link(url: str | None) -> bool:
-    return bool(url) and len(url) <= 2000 and re.match(r"https?://[^\s<>]+$", url or "") is not None
+    return url is not None and len(url) <= 2000 and re.match(r"https?://[^\s<>]+$", url) is not None
 
 
 # -- passages ------------------------------------------------------------------------------------

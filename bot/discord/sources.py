@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -25,5 +25,5 @@ class SourcesCog(commands.Cog):
         engine = self.bot.require_engine()
         message, shown, pages = render.sources_message(engine.documents(), page - 1)
         view = pages_view(shown, pages)
-        extra = {"view": view} if view is not None else {}
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
         await interaction.response.send_message(**message.kwargs(), **extra)

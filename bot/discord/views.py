@@ -31,17 +31,21 @@ class Guarded:
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
             await self.run(interaction)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - handed to the one error handler, which logs it
             await _bot(interaction).on_app_command_error(interaction, exc)  # type: ignore[arg-type]
 
     async def run(self, interaction: discord.Interaction) -> None:
         raise NotImplementedError
 
 
-class MoreButton(Guarded, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:more:(?P<key>[0-9a-f]{12}):(?P<offset>\d+)"):
+class MoreButton(
+    Guarded, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:more:(?P<key>[0-9a-f]{12}):(?P<offset>\d+)"
+):
     def __init__(self, key: str, offset: int) -> None:
         super().__init__(
-            discord.ui.Button(label="More passages", style=discord.ButtonStyle.primary, custom_id=f"cb:more:{key}:{offset}")
+            discord.ui.Button(
+                label="More passages", style=discord.ButtonStyle.primary, custom_id=f"cb:more:{key}:{offset}"
+            )
         )
         self.key, self.offset = key, offset
 
@@ -65,7 +69,9 @@ class MoreButton(Guarded, discord.ui.DynamicItem[discord.ui.Button[Any]], templa
 
 
 class SourceButton(
-    Guarded, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:src:(?P<doc>[0-9a-f]{16}):(?P<start>\d+):(?P<end>\d+)"
+    Guarded,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"cb:src:(?P<doc>[0-9a-f]{16}):(?P<start>\d+):(?P<end>\d+)",
 ):
     def __init__(self, doc: str, start: int, end: int, label: str = "Show source") -> None:
         super().__init__(
@@ -91,12 +97,16 @@ class SourceButton(
         await interaction.response.send_message(**message.kwargs(), ephemeral=True)
 
 
-class PageButton(Guarded, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:pg:(?P<page>\d+):(?P<dir>[pn])"):
+class PageButton(
+    Guarded, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:pg:(?P<page>\d+):(?P<dir>[pn])"
+):
     def __init__(self, page: int, direction: str, disabled: bool = False) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Previous" if direction == "p" else "Next", style=discord.ButtonStyle.secondary,
-                custom_id=f"cb:pg:{page}:{direction}", disabled=disabled,
+                label="Previous" if direction == "p" else "Next",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"cb:pg:{page}:{direction}",
+                disabled=disabled,
             )
         )
         self.page = page
@@ -112,7 +122,7 @@ class PageButton(Guarded, discord.ui.DynamicItem[discord.ui.Button[Any]], templa
 
 
 def answer_view(answer: Answer, key: str, top_k: int | None) -> discord.ui.View | None:
-    """"More passages" (when there are more) and one "Show source" per passage shown."""
+    """ "More passages" (when there are more) and one "Show source" per passage shown."""
     view = discord.ui.View(timeout=None)
     if answer.answered and answer.has_more:
         view.add_item(MoreButton(key, answer.offset + len(answer.passages)))
