@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -92,6 +93,12 @@ def test_serve_builds_answers_beats_and_stops_cleanly(fake, seed_sources, isolat
         )
         assert reply.json["allowed_mentions"] == {"parse": [], "replied_user": False}
         assert "000_24054db15d7a09bf.txt" in str(reply.json["embeds"])
+        fake.stop()  # Discord gone: the bot keeps running, and the heartbeat says it is not connected
+        deadline = time.monotonic() + 30
+        while "not connected" not in (out := run(["health"], env, isolated)).stderr:
+            assert time.monotonic() < deadline, out.stderr
+            time.sleep(0.5)
+        assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
@@ -100,8 +107,7 @@ def test_serve_builds_answers_beats_and_stops_cleanly(fake, seed_sources, isolat
     assert code == 0, text
     assert TOKEN not in text
     assert fake.unknown == []
-    out = run(["health"], env, isolated)
-    assert out.returncode == 1 and "not connected" in out.stderr
+    assert json.loads((isolated / "hb.json").read_text())["connected"] is False  # the last beat on the way out
 
 
 def test_sync_commands_registers_to_the_guild(fake, isolated):
