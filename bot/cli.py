@@ -286,11 +286,9 @@ def health(index: Path | None, max_age: float) -> None:
     """Exit 0 when `citebot serve` is connected and its heartbeat is fresh; else say why and exit 1."""
     from .discord import heartbeat
 
-    from dotenv import dotenv_values
-
-    path = os.environ.get("CITEBOT_HEARTBEAT") or dotenv_values(".env").get("CITEBOT_HEARTBEAT")
-    if path:
-        where = Path(path)
+    configured = heartbeat.configured_path()
+    if configured is not None:
+        where = configured
     else:
         try:
             where = heartbeat.default_path(_settings(None, index).index)
