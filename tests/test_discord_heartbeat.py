@@ -29,3 +29,13 @@ def test_problem_reports_missing_stale_disconnected_and_garbage(tmp_path):
     assert heartbeat.problem(path, 60) == "the bot is not connected to Discord"
     path.write_text("{not json")
     assert "unreadable" in heartbeat.problem(path, 60)
+
+
+def test_heartbeat_path_comes_from_env_or_dotenv(isolated, monkeypatch):
+    """`health` finds the file where `serve` writes it: $CITEBOT_HEARTBEAT, also from .env."""
+    monkeypatch.delenv("CITEBOT_HEARTBEAT", raising=False)
+    assert heartbeat.configured_path() is None
+    (isolated / ".env").write_text("CITEBOT_HEARTBEAT=/run/citebot/hb.json\n")
+    assert str(heartbeat.configured_path()) == "/run/citebot/hb.json"
+    monkeypatch.setenv("CITEBOT_HEARTBEAT", "/elsewhere/hb.json")
+    assert str(heartbeat.configured_path()) == "/elsewhere/hb.json"

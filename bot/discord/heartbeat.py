@@ -11,6 +11,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 
 @dataclass
 class Beat:
@@ -21,8 +24,19 @@ class Beat:
     pid: int
 
 
+class _HeartbeatSetting(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    path: Path | None = Field(None, validation_alias="CITEBOT_HEARTBEAT")
+
+
 def default_path(index: Path) -> Path:
     return index / ".heartbeat.json"
+
+
+def configured_path() -> Path | None:
+    """$CITEBOT_HEARTBEAT from the environment or .env (what `serve` uses), if set."""
+    return _HeartbeatSetting().path
 
 
 def write(path: Path, connected: bool, documents: int, chunks: int) -> Beat:
