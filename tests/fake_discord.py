@@ -12,7 +12,10 @@ Use from Python (the server runs its own event loop in a thread; every method is
     fake.send_message("<@BOT> what did Pompeo say?", mention_bot=True)  # MESSAGE_CREATE -> msg dict
     fake.send_dm("what did Pompeo say?")
     fake.slash("ask", {"question": "..."}, admin=False)   # INTERACTION_CREATE -> interaction dict
-    fake.click(custom_id, message)            # a button press on a message the bot sent
+    fake.slash("source", {"url": "..."}, sub="add", admin=True, token="fixed")  # subcommand, chosen token
+    att = fake.add_attachment("a.txt", b"...")   # served like Discord's CDN; pass it with
+    fake.slash("source", {"attachment": {"attachment": att["id"]}}, sub="add", resolved={"attachments": {att["id"]: att}})
+    fake.click(custom_id, message)            # a button press on a message the bot sent (fake.message(id))
     fake.wait_for(lambda r: ..., timeout=20)  # -> first recorded Request matching
     fake.requests                             # every REST call: Request(method, path, query, json, status)
     fake.unknown                              # REST calls no route handled (tests fail on these)
