@@ -31,11 +31,14 @@ ADDED_FOLDER = "added"
 
 def write_source(folder: Path, name: str, data: bytes) -> Path:
     """Write a new source file atomically (a dot-named temp file is never read as a source)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = unique_path(folder, name)
-    tmp = folder / f".{path.name}.tmp"
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = unique_path(folder, name)
+        tmp = folder / f".{path.name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:  # e.g. a sources volume mounted read-only
+        raise CitebotError(f"Cannot save into the sources folder: {exc.strerror or type(exc).__name__}.") from None
     return path
 
 
