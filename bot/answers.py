@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .config import DEFAULT_MODEL
 from .highlight import best_sentence
-from .quotes import asked_speaker, quotes_by
+from .quotes import asked_speaker, asks_only_speaker, quotes_by
 from .records import Answer, Highlight, Passage
 from .retrieval import Hit
 from .store import IndexData
@@ -107,7 +107,8 @@ def compose(
     spans = _merge(data, hits)
     window = spans[offset : offset + top_k]
     best = max((s.cosine for s in window), default=0.0)
-    answered = bool(window) and (not use_threshold or best >= min_score)
+    quoted_answer = bool(window) and window[0].quoted and asks_only_speaker(question)
+    answered = bool(window) and (not use_threshold or best >= min_score or quoted_answer)
     if answered and use_threshold:
         window = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted]
     speaker = asked_speaker(question) if any(s.quoted for s in window) else None

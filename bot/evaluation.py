@@ -166,6 +166,9 @@ class EvalReport:
     metrics: dict[str, float]
     ms_per_query: float
     misses: list[dict[str, Any]] = field(default_factory=list)
+    # best passage cosine per question, split by answerability: what a refusal bar is chosen on
+    answerable_scores: list[float] = field(default_factory=list)
+    unanswerable_scores: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -240,12 +243,16 @@ def run_qa(engine: Any, items: list[QaItem], top_k: int = 3) -> EvalReport:
     """Ask every question as a user would (threshold on) and check passages and refusals."""
     results: list[tuple[QaItem, bool, list[tuple[str, str]]]] = []
     misses: list[dict[str, Any]] = []
+    answerable_scores: list[float] = []
+    unanswerable_scores: list[float] = []
     engine.embed_questions(["warm up"])
     started = time.perf_counter()
     for item in items:
         answer = engine.ask(item.q, top_k)
         passages = [(p.source, p.text) for p in answer.passages]
         results.append((item, answer.answered, passages))
+        best = max((p.score for p in answer.passages), default=0.0)
+        (answerable_scores if item.answerable else unanswerable_scores).append(best)
         top_ok = bool(passages) and passage_matches(item, *passages[0])
         wrong = (item.answerable and (not answer.answered or not top_ok)) or (not item.answerable and answer.answered)
         if wrong:
@@ -259,7 +266,41 @@ def run_qa(engine: Any, items: list[QaItem], top_k: int = 3) -> EvalReport:
                 }
             )
     elapsed = time.perf_counter() - started
-    return EvalReport("qa", len(items), qa_metrics(results), 1e3 * elapsed / len(items), misses)
+    return EvalReport(
+        "qa", len(items), qa_metrics(results), 1e3 * elapsed / len(items), misses, answerable_scores, unanswerable_scores
+    )
+
+
+@dataclass(frozen=True)
+class BarChoice:
+    """A refusal bar and the two error rates it gives on labelled questions."""
+
+    bar: float
+    false_refusal: float
+    false_answer: float
+
+
+def sweep_bar(answerable: list[float], unanswerable: list[float]) -> list[BarChoice]:
+    """Error rates of every candidate bar (midpoints between observed scores), lowest bar first."""
+    points = sorted(set(answerable) | set(unanswerable))
+    cands = [0.0] + [(a + b) / 2 for a, b in zip(points, points[1:], strict=False)] + [points[-1] + 1e-6 if points else 1.0]
+    out = []
+    for bar in cands:
+        fr = mean(1.0 if s < bar else 0.0 for s in answerable) if answerable else 0.0
+        fa = mean(1.0 if s >= bar else 0.0 for s in unanswerable) if unanswerable else 0.0
+        out.append(BarChoice(round(bar, 4), fr, fa))
+    return out
+
+
+def choose_bar(answerable: list[float], unanswerable: list[float], max_false_answer: float = 0.10) -> BarChoice:
+    """The bar with the fewest false refusals among those answering at most `max_false_answer` of
+    the unanswerable questions; among equals, the one in the middle of the gap (most margin)."""
+    choices = sweep_bar(answerable, unanswerable)
+    ok = [c for c in choices if c.false_answer <= max_false_answer] or choices[-1:]
+    best_fr = min(c.false_refusal for c in ok)
+    tied = [c for c in ok if c.false_refusal == best_fr]
+    lo, hi = tied[0].bar, tied[-1].bar
+    return BarChoice(round((lo + hi) / 2, 4), best_fr, mean(1.0 if s >= (lo + hi) / 2 else 0.0 for s in unanswerable) if unanswerable else 0.0)
 
 
 def table(reports: list[EvalReport]) -> list[str]:

@@ -236,6 +236,15 @@ def asked_speaker(question: str) -> str | None:
     return " ".join(words) or None
 
 
+def asks_only_speaker(question: str) -> bool:
+    """ "What did X say?" with no topic: X's quotes are the answer, whatever their similarity."""
+    speaker = asked_speaker(question)
+    if speaker is None:
+        return False
+    rest = question[question.lower().rfind(speaker.split()[-1].lower()) + len(speaker.split()[-1]) :]
+    return not re.search(r"\b(?:about|on|regarding|over|of|to|concerning|when|after|before|in|at)\b", rest, re.I)
+
+
 def _key(word: str) -> str:
     return word.lower().rstrip(".’'").removesuffix("’s").removesuffix("'s")
 

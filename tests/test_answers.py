@@ -43,6 +43,15 @@ def test_pompeo_quote_first_and_highlighted(seed_sources, settings, embedder):
     assert quote.startswith("“") and top.start <= top.highlight.start < top.highlight.end <= top.end
 
 
+def test_bare_say_question_answered_by_quotes(seed_sources, settings, embedder):
+    """"What did Senator Cotton say?" is answered with his quote even though its cosine is low."""
+    engine = Engine.open_or_build(settings, embedder)[0]
+    answer = engine.ask("What did Senator Cotton say?")
+    top = answer.passages[0]
+    assert answer.answered and top.source == "004_292b256e50e7843a.txt"
+    assert "The United States shouldn’t be sharing valuable intelligence" in top.text
+
+
 def test_unrelated_question_is_refused_with_near_misses(seed_sources, settings, embedder):
     """Nothing clears the bar: answered is False, the nearest passages are still listed."""
     engine = Engine.open_or_build(settings, embedder)[0]

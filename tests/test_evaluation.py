@@ -154,3 +154,20 @@ def test_eval_cli_bad_input_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["eval", str(bad)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bar_choice_hand_computed():
+    """The bar keeps false answers <= 10 % with the fewest false refusals, centred in its gap."""
+    from bot.evaluation import choose_bar, sweep_bar
+
+    answerable = [0.5, 0.6, 0.7, 0.3]
+    unanswerable = [0.1, 0.2, 0.35, 0.15]
+    rows = {c.bar: c for c in sweep_bar(answerable, unanswerable)}
+    assert rows[0.0].false_refusal == 0.0 and rows[0.0].false_answer == 1.0
+    assert (rows[0.25].false_refusal, rows[0.25].false_answer) == (0.0, 0.25)
+    assert (rows[0.325].false_refusal, rows[0.325].false_answer) == (0.25, 0.25)
+    choice = choose_bar(answerable, unanswerable)
+    # no false answer needs a bar above 0.35, which refuses the 0.3 answerable question (25 %)
+    assert choice == type(choice)(0.425, 0.25, 0.0)
+    lenient = choose_bar(answerable, unanswerable, max_false_answer=0.25)
+    assert (lenient.bar, lenient.false_refusal, lenient.false_answer) == (0.25, 0.0, 0.25)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.quotes import asked_speaker, find_quotes, quote_spans, quotes_by, same_person
+from bot.quotes import asked_speaker, asks_only_speaker, find_quotes, quote_spans, quotes_by, same_person
 
 
 def speakers(text: str) -> list[tuple[str, str | None]]:
@@ -110,3 +110,18 @@ def test_quotes_by_limits_to_span():
     everything = quotes_by(text, "Lee")
     assert [text[q.start : q.end] for q in everything] == ['"One,"', '"Three,"']
     assert quotes_by(text, "Lee", start=20, end=40) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "only"),
+    [
+        ("What did Pompeo say?", True),
+        ("What has Tony Blair said?", True),
+        ("What did Tony Blair say about Brexit?", False),
+        ("What did McIlroy say about his chances in Madrid?", False),
+        ("Who is Pompeo?", False),
+    ],
+)
+def test_asks_only_speaker(question, only):
+    """A bare "what did X say?" (no topic) is answered by X's quotes alone."""
+    assert asks_only_speaker(question) is only
