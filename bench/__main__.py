@@ -35,7 +35,7 @@ FIGURES: list[tuple[str, tuple[str, ...], bool]] = [
     ("  search p50, ms", ("warm_query_ms", "search", "p50"), False),
     ("cold ask, s", ("cold_ask", "seconds"), False),
     ("cold ask peak RSS, MB", ("cold_ask", "peak_rss_mb"), False),
-    ("peak RSS (build+queries), MB", ("peak_rss_mb",), False),
+    ("peak RSS (build+queries), MB", ("process_peak_rss_mb",), False),
     ("index on disk, MB", ("index_mb",), False),
 ]
 
@@ -94,12 +94,16 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
             "backend": args.backend, "cache": args.cache, "questions": args.questions,
             "chunks_out": str(work / "chunks.jsonl"), "edits": [1, 10], "cold_runs": args.cold_runs}
     result: dict[str, Any] = {"corpus": args.corpus, "backend": args.backend, "started": started, "machine": before}
-    result["citebot"] = _side("citebot", spec, work)
+    from .sides import cold_citebot, cold_langchain
+
+    result["citebot"] = cb = _side("citebot", spec, work)
+    cb["cold_ask"] = cold_citebot(spec, cb.pop("cold_questions"))
     if not args.skip_langchain:
         copy_sources(args.corpus, sources)  # the edits of the citebot run are undone
         lspec = {"corpus": args.corpus, "chunks_in": spec["chunks_out"], "store": str(work / "langchain"),
                  "questions": args.questions, "top_k": 3, "cold_runs": args.cold_runs}
-        result["langchain"] = _side("langchain", lspec, work)
+        result["langchain"] = lc = _side("langchain", lspec, work)
+        lc["cold_ask"] = cold_langchain(lspec, lc.pop("model_path"), lc.pop("cold_questions"))
         result["ratios"] = ratios(result["citebot"], result["langchain"])
     result["loadavg_after"] = list(os.getloadavg())
     return result

@@ -74,11 +74,12 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     versions = {}
-    for name in ("torch", "onnxruntime", "faiss", "sentence_transformers", "langchain_community", "bm25s"):
+    from importlib import metadata
+
+    for name in ("torch", "onnxruntime", "faiss-cpu", "sentence-transformers", "langchain-community", "bm25s"):
         try:
-            mod = __import__(name)
-            versions[name] = getattr(mod, "__version__", "?")
-        except Exception:  # noqa: BLE001 - a missing optional package is just not listed
+            versions[name] = metadata.version(name)  # not imported: the parent stays small
+        except metadata.PackageNotFoundError:
             versions[name] = None
     return {"cpu": model, "cores": os.cpu_count(), "memory": mem, "python": sys.version.split()[0],
             "platform": platform.platform(), "loadavg": list(os.getloadavg()), "versions": versions}

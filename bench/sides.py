@@ -96,15 +96,7 @@ def citebot_side(spec: dict[str, Any]) -> dict[str, Any]:
     out["questions"] = len(qs)
     out["peak_rss_mb"] = peak_rss_mb()
 
-    env = dict(os.environ, CITEBOT_SOURCES=spec["sources"], CITEBOT_INDEX=spec["index"],
-               CITEBOT_BACKEND=spec["backend"], TOKENIZERS_PARALLELISM="false")
-    if spec.get("cache"):
-        env["CITEBOT_CACHE"] = spec["cache"]
-    runs = max(1, spec.get("cold_runs", 3))
-    cold = [run_child([sys.executable, "-m", "bot.cli", "ask", qs[i], "--json"], env=env) for i in range(runs)]
-    if any(c["code"] != 0 for c in cold):
-        raise SystemExit(f"bench: cold citebot ask failed: {cold[0]['stderr'][-500:]}")
-    out["cold_ask"] = {"seconds": sorted(c["seconds"] for c in cold)[len(cold) // 2], "peak_rss_mb": max(c["peak_rss_mb"] for c in cold)}
+    out["cold_questions"] = qs[: max(1, spec.get("cold_runs", 3))]
     return out
 
 
@@ -118,6 +110,27 @@ emb = HuggingFaceEmbeddings(model_name=sys.argv[2], model_kwargs={"device": "cpu
 store = FAISS.load_local(sys.argv[1], emb, allow_dangerous_deserialization=True)  # written by this benchmark
 print(store.similarity_search_with_score(sys.argv[3], k=int(sys.argv[4]))[0][0].metadata["source"])
 """
+
+
+def cold_citebot(spec: dict[str, Any], questions_: list[str]) -> dict[str, Any]:
+    """`citebot ask` in fresh processes, started from the small parent so RSS is the child's own."""
+    env = dict(os.environ, CITEBOT_SOURCES=spec["sources"], CITEBOT_INDEX=spec["index"],
+               CITEBOT_BACKEND=spec["backend"], TOKENIZERS_PARALLELISM="false")
+    if spec.get("cache"):
+        env["CITEBOT_CACHE"] = spec["cache"]
+    cold = [run_child([sys.executable, "-m", "bot.cli", "ask", q, "--json"], env=env) for q in questions_]
+    if any(c["code"] != 0 for c in cold):
+        raise SystemExit(f"bench: cold citebot ask failed: {cold[0]['stderr'][-500:]}")
+    return {"seconds": sorted(c["seconds"] for c in cold)[len(cold) // 2], "peak_rss_mb": max(c["peak_rss_mb"] for c in cold)}
+
+
+def cold_langchain(spec: dict[str, Any], model_path: str, questions_: list[str]) -> dict[str, Any]:
+    """LangChain's load_local + one query in fresh processes (the store folder this run wrote)."""
+    cold = [run_child([sys.executable, "-c", LANGCHAIN_COLD, spec["store"], model_path, q, str(spec.get("top_k", 3))])
+            for q in questions_]
+    if any(c["code"] != 0 for c in cold):
+        raise SystemExit(f"bench: cold LangChain query failed: {cold[0]['stderr'][-500:]}")
+    return {"seconds": sorted(c["seconds"] for c in cold)[len(cold) // 2], "peak_rss_mb": max(c["peak_rss_mb"] for c in cold)}
 
 
 def langchain_side(spec: dict[str, Any]) -> dict[str, Any]:
@@ -173,11 +186,8 @@ def langchain_side(spec: dict[str, Any]) -> dict[str, Any]:
     out["warm_query_ms"] = {k_: summary_ms(v) for k_, v in stages.items()}
     out["questions"] = len(qs)
     out["peak_rss_mb"] = peak_rss_mb()
-    runs = max(1, spec.get("cold_runs", 3))
-    cold = [run_child([sys.executable, "-c", LANGCHAIN_COLD, str(folder), model_path, qs[i], str(k)]) for i in range(runs)]
-    if any(c["code"] != 0 for c in cold):
-        raise SystemExit(f"bench: cold LangChain query failed: {cold[0]['stderr'][-500:]}")
-    out["cold_ask"] = {"seconds": sorted(c["seconds"] for c in cold)[len(cold) // 2], "peak_rss_mb": max(c["peak_rss_mb"] for c in cold)}
+    out["cold_questions"] = qs[: max(1, spec.get("cold_runs", 3))]
+    out["model_path"] = model_path
     return out
 
 
