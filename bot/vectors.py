@@ -27,7 +27,8 @@ TARGET_RECALL = 0.95
 RECALL_MARGIN = 0.01  # sampling error of the probe set (500 queries x 10: sd ~0.003), with room
 RECALL_K = 10
 PROBE_QUERIES = 500
-NPROBE_STEPS = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+NPROBE_STEPS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+PROBE_PUSH = 2.0  # calibrated on real questions, see `probe_queries`
 TRAIN_PER_CELL = 40  # k-means training points per cell (faiss warns below 39)
 SMALL_BATCH = 4  # up to this many queries, search on one thread (see `search`)
 
@@ -60,17 +61,24 @@ class VectorIndex(Protocol):
 
 
 def probe_queries(vectors: np.ndarray, n: int = PROBE_QUERIES, seed: int = 0) -> np.ndarray:
-    """Held-out stand-ins for questions: stored vectors pushed to cosine ~0.7 from where they were.
+    """Held-out stand-ins for questions: stored vectors pushed away along the data's own directions.
 
-    A stored vector as its own query is found trivially; real questions sit between passages
-    (cosine 0.4-0.7 to their best one), so the noise is as large as the vector itself.
+    A stored vector as its own query is found trivially, and isotropic noise barely moves it (it is
+    orthogonal to the span the passages live in). The push here is a random direction inside that
+    span, twice the vector's length: on the BBC index these probes reproduce the recall@10 curve of
+    300 real questions over nprobe (0.36/0.50/0.64/0.77/0.87/0.94 against 0.39/0.53/0.65/0.77/0.86/0.93
+    at 1..32 probes) and their best-passage cosine (0.46 vs 0.54); the easier isotropic probes
+    reported 0.97 where real questions got 0.42.
     """
     rng = np.random.default_rng(seed)
-    rows = rng.choice(len(vectors), size=min(n, len(vectors)), replace=False)
-    noise = rng.standard_normal((len(rows), vectors.shape[1])).astype(np.float32)
-    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
-    queries = vectors[rows] + noise
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    m = min(n, len(vectors))
+    rows = rng.choice(len(vectors), size=m, replace=False)
+    span = vectors[rng.choice(len(vectors), size=min(64, len(vectors)), replace=False)]
+    span = span - vectors[rng.choice(len(vectors), size=min(4096, len(vectors)), replace=False)].mean(0)
+    push = rng.standard_normal((m, len(span))).astype(np.float32) @ span
+    push /= np.maximum(np.linalg.norm(push, axis=1, keepdims=True), 1e-12)
+    queries = vectors[rows] + PROBE_PUSH * push
+    queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
     return np.ascontiguousarray(queries, dtype=np.float32)
 
 
