@@ -259,7 +259,10 @@ def onnx_model_path(name: str, backend: str, cache_dir: Path | None = None) -> P
         for leftover in folder.glob(f"*{tmp_tag}*"):
             leftover.unlink(missing_ok=True)
     except OSError as exc:
-        raise CitebotError(f"cannot write the exported model to {folder}: {exc.strerror or exc}") from None
+        raise CitebotError(
+            f"cannot write the exported model to {folder}: {exc.strerror or exc}; "
+            "set CITEBOT_CACHE to a writable folder"
+        ) from None
     return wanted
 
 
