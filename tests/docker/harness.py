@@ -99,13 +99,12 @@ class Engine:
         return done
 
     def stop(self) -> None:
-        """Remove containers and dangling images, stop dockerd by its pid, delete its temp folders."""
+        """Remove containers, stop dockerd by its pid, delete its temp folders (images stay cached)."""
         if self.proc.poll() is None:
             with contextlib.suppress(Exception):
                 ids = self.docker("ps", "-aq", timeout=30, check=False).stdout.split()
                 if ids:
                     self.docker("rm", "-f", *ids, timeout=120, check=False)
-                self.docker("image", "prune", "-f", timeout=300, check=False)
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=60)
@@ -274,22 +273,42 @@ class Build:
     log: Path
 
 
+def _image_id(engine: Engine, ref: str) -> str | None:
+    done = engine.docker("image", "inspect", "--format", "{{.Id}}", ref, check=False)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
 def build_image(engine: Engine, tag: str = "citebot:test") -> Build:
-    """Build the repository's Dockerfile with the local CPU wheel; time it and read its size."""
+    """Build the repository's Dockerfile with the local CPU wheel; time it and read its size.
+
+    The build stage is tagged too (`<tag>-build`), so its layers stay cached for the next run;
+    the images a rebuild replaces are removed, so the cache does not grow with every change.
+    """
     stage_torch_wheel()
+    tags = {f"{tag}-build": ["--target", "build"], tag: []}
+    old = {t: _image_id(engine, t) for t in tags}
     log = engine.root / "build.log"
     start = time.monotonic()
+    first_pass = ""  # the build stage alone: its cache hits say whether this was a fresh build
     with open(log, "w") as out:
-        done = subprocess.run(
-            ["docker", "build", "--network=host", "-t", tag, str(REPO)],
-            stdout=out, stderr=subprocess.STDOUT, env=engine.env, timeout=3600,
-        )
+        for t, extra in tags.items():
+            done = subprocess.run(
+                ["docker", "build", "--network=host", *extra, "-t", t, str(REPO)],
+                stdout=out, stderr=subprocess.STDOUT, env=engine.env, timeout=3600,
+            )
+            if done.returncode != 0:
+                break
+            out.flush()
+            first_pass = first_pass or log.read_text(errors="replace")
     seconds = time.monotonic() - start
     text = log.read_text(errors="replace")
     if done.returncode != 0:
         raise RuntimeError(f"docker build failed after {seconds:.0f}s:\n{text[-5000:]}")
+    for t, previous in old.items():
+        if previous and previous != _image_id(engine, t):
+            engine.docker("rmi", previous, check=False, timeout=600)
     size = int(engine.docker("image", "inspect", "--format", "{{.Size}}", tag).stdout.strip())
-    return Build(tag, seconds, size, text.count("Using cache"), log)
+    return Build(tag, seconds, size, first_pass.count("Using cache"), log)
 
 
 def main(argv: list[str]) -> int:
