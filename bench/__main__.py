@@ -2,7 +2,7 @@
 
     python -m bench run --corpus seeds            # both pipelines, same chunks and model
     python -m bench run --corpus bbc --backend onnx-int8 --work /work/cache/bench-bbc
-    python -m bench backends --corpus bbc         # torch / onnx / onnx-int8 on a sample of chunks
+    python -m bench backends --base-index /work/cache/bench-bbc/index   # torch / onnx / onnx-int8
     python -m bench scale --chunks 100000 --base-index /work/cache/bench-bbc/index
 
 Results are printed as a table and written as JSON under bench/results/ (not committed).
@@ -128,9 +128,10 @@ def main(argv: list[str] | None = None) -> None:
     side.add_argument("spec")
     side.add_argument("out")
 
-    from . import scale
+    from . import backends, scale
 
     scale.add_parser(sub)
+    backends.add_parser(sub)
     args = parser.parse_args(argv)
 
     if args.command == "_side":
