@@ -24,7 +24,7 @@ from .errors import IndexCorrupt
 
 APPROX_THRESHOLD = 50_000
 TARGET_RECALL = 0.95
-RECALL_MARGIN = 0.01  # sampling error of the probe set (500 queries x 10: sd ~0.003), with room
+RECALL_MARGIN = 0.03  # probes ran 0.02-0.03 above real questions at 100k and 1M (bench scale)
 RECALL_K = 10
 PROBE_QUERIES = 500
 NPROBE_STEPS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
