@@ -167,6 +167,8 @@ def _print_answer(answer: Any) -> None:
         body = escape(highlighted(p, "\x00", "\x01")).replace("\x00", "[bold]").replace("\x01", "[/bold]")
         for line in body.split("\n"):
             console.print(f"    {line}")
+        if p.also_in:
+            console.print(f"    [dim]also in: {escape(', '.join(p.also_in))}[/dim]")
         console.print()
 
 

@@ -19,7 +19,7 @@ from .store import IndexData
 RRF_K = 60
 DEPTH = 100
 FUSION = "convex"  # or "rrf"; chosen on SciFact train and the QA questions (README, Answer quality)
-ALPHA = 0.5  # convex fusion: weight of cosine against max-scaled BM25
+ALPHA = 0.8  # convex fusion: weight of cosine against max-scaled BM25
 QUOTE_DOCS = 10  # documents searched for the asked person's quotes
 
 
