@@ -171,3 +171,18 @@ def test_bar_choice_hand_computed():
     assert choice == type(choice)(0.425, 0.25, 0.0)
     lenient = choose_bar(answerable, unanswerable, max_false_answer=0.25)
     assert (lenient.bar, lenient.false_refusal, lenient.false_answer) == (0.25, 0.0, 0.25)
+
+
+def test_seed_questions_all_answered_in_top_passage(seed_sources, settings, embedder):
+    """eval/seeds*.jsonl: every answerable answer in the top passage, every unanswerable refused."""
+    from pathlib import Path
+
+    from bot.engine import Engine
+    from bot.evaluation import run_qa
+
+    here = Path(__file__).resolve().parents[1] / "eval"
+    items = read_qa(here / "seeds.jsonl") + read_qa(here / "seeds_unanswerable.jsonl", answerable=False)
+    report = run_qa(Engine.open_or_build(settings, embedder)[0], items)
+    assert report.misses == []
+    assert report.metrics["hit@1"] == 1.0 and report.metrics["false_refusal"] == 0.0
+    assert report.metrics["false_answer"] == 0.0
