@@ -128,10 +128,11 @@ def main(argv: list[str] | None = None) -> None:
     side.add_argument("spec")
     side.add_argument("out")
 
-    from . import backends, scale
+    from . import backends, burst, scale
 
     scale.add_parser(sub)
     backends.add_parser(sub)
+    burst.add_parser(sub)
     args = parser.parse_args(argv)
 
     if args.command == "_side":

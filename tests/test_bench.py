@@ -97,3 +97,19 @@ def test_ratios_and_direction_by_hand():
     assert r["index on disk, MB"]["citebot_ahead"] is False
     text = table({"corpus": "x", "backend": "torch", "machine": {"loadavg": [0, 0, 0]}, "citebot": cb, "langchain": lc})
     assert "0.250" in text
+
+
+def test_burst_answers_every_question_through_the_gather_window(bench_run):
+    """`bench burst` answers all concurrent questions in gathered batches and reports loop lag."""
+    root, _, _ = bench_run
+    out = root / "burst.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "burst", "--base-index", str(root / "work" / "index"), "--questions", "8",
+         "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    burst = json.loads(out.read_text(encoding="utf-8"))["burst"]
+    assert burst["answered"] == 8 and sum(burst["batches"]) == 8 and len(burst["batches"]) < 8
+    assert burst["loop_lag_max_ms"] >= 0 and burst["latency_ms"]["p95"] > 0
