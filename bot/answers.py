@@ -7,11 +7,12 @@ the nearest unrelated text as an answer.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from .config import DEFAULT_MODEL
-from .highlight import best_sentence
+from .highlight import STOPWORDS, best_sentence
 from .quotes import asked_speaker, asks_only_speaker, quotes_by
 from .records import Answer, Highlight, Passage
 from .retrieval import Hit
@@ -24,6 +25,29 @@ FALLBACK_MIN_SCORE = 0.25
 
 def min_score_for(model: str, configured: float) -> float:
     return configured if configured > 0 else CALIBRATED_MIN_SCORE.get(model, FALLBACK_MIN_SCORE)
+
+
+_NAME = re.compile(r"\b[A-Z]\w+")
+
+
+def unknown_names(data: IndexData, question: str) -> list[str]:
+    """Names in the question (capitalised words past the first) that no source ever mentions.
+
+    "What did Tony Blair say about Brexit?" is about something a 2005 archive cannot hold, however
+    close its cosine to a Blair passage: such a question is refused.
+    """
+    if data.bm25 is None:
+        return []
+    vocab = data.bm25.model.vocab_dict
+    stem = data.bm25.stemmer.stemWord
+    out = []
+    for m in _NAME.finditer(question):
+        word = m.group()
+        if m.start() == 0 or word.lower() in STOPWORDS or word.isupper():
+            continue
+        if stem(word.lower()) not in vocab:
+            out.append(word)
+    return out
 
 
 @dataclass
@@ -109,6 +133,8 @@ def compose(
     best = max((s.cosine for s in window), default=0.0)
     quoted_answer = bool(window) and window[0].quoted and asks_only_speaker(question)
     answered = bool(window) and (not use_threshold or best >= min_score or quoted_answer)
+    if answered and use_threshold and unknown_names(data, question):
+        answered = False
     if answered and use_threshold:
         window = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted]
     speaker = asked_speaker(question) if any(s.quoted for s in window) else None

@@ -52,6 +52,17 @@ def test_bare_say_question_answered_by_quotes(seed_sources, settings, embedder):
     assert "The United States shouldn’t be sharing valuable intelligence" in top.text
 
 
+def test_question_naming_something_never_mentioned_is_refused(seed_sources, settings, embedder):
+    """A name no source mentions ("Brexit") means refusal, however close the Pompeo passages are."""
+    from bot.answers import unknown_names
+
+    engine = Engine.open_or_build(settings, embedder)[0]
+    assert unknown_names(engine._data, "What did Pompeo say about Brexit?") == ["Brexit"]
+    assert unknown_names(engine._data, "What did Pompeo say about Huawei's CFO?") == []
+    assert not engine.ask("What did Pompeo say about Brexit?").answered
+    assert engine.ask("What did Pompeo say about Huawei?").answered
+
+
 def test_unrelated_question_is_refused_with_near_misses(seed_sources, settings, embedder):
     """Nothing clears the bar: answered is False, the nearest passages are still listed."""
     engine = Engine.open_or_build(settings, embedder)[0]
