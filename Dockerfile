@@ -62,7 +62,8 @@ RUN pip install --no-deps /tmp/src; \
     rm -rf /tmp/src; \
     pip check; \
     HF_HUB_OFFLINE=1 python -c "from bot.embedding import load_embedder; assert load_embedder().encode(['ok']).shape == (1, 384)"; \
-    citebot --version
+    citebot --version; \
+    rm -rf /tmp/torchinductor_*
 WORKDIR /data
 USER 10001:10001
 VOLUME ["/data/sources", "/data/index"]

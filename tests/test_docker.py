@@ -227,13 +227,13 @@ def _run(built: Built, *args: str, timeout: float = 600, check: bool = True) -> 
 
 @pytest.mark.docker
 def test_image_is_cpu_only_non_root_and_has_no_compiler(built: Built) -> None:
-    """The image runs as uid 10001, holds the CPU build of torch and no C compiler."""
+    """The image runs as uid 10001, holds the CPU build of torch, no C compiler and no build leftovers."""
     script = (
         "id -u; for c in gcc cc c++ g++ clang make; do command -v $c || true; done; "
-        "python -c 'import torch; print(\"cuda\", torch.version.cuda)'"
+        "python -c 'import torch; print(\"cuda\", torch.version.cuda)'; echo tmp $(ls -A /tmp | wc -l)"
     )
     done = _run(built, "run", "--rm", "--network=none", "--entrypoint", "sh", built.build.tag, "-c", script)  # type: ignore[attr-defined]
-    assert done.stdout.split("\n")[:2] == ["10001", "cuda None"], done.stdout
+    assert done.stdout.split("\n")[:3] == ["10001", "cuda None", "tmp 0"], done.stdout
 
 
 @pytest.mark.docker

@@ -4,6 +4,9 @@ Base images cannot be pulled on these machines and no engine runs, so the contai
 its own: dockerd on a socket in a temp folder, a Debian bookworm rootfs made by debootstrap
 (cached as a tarball, so reruns skip the slow part) imported under the Dockerfile's base tag,
 and the local CPU torch wheel handed to the build through the ignored `.docker-build/wheels/`.
+The engine's image store is cached too (`$CITEBOT_DOCKER_CACHE/engine`, default under
+/var/cache/citebot-docker), so a rerun rebuilds only what changed; CITEBOT_DOCKER_FRESH=1 uses a
+throw-away store instead (a full build; deleting it afterwards takes minutes on these disks).
 Used by tests/test_docker.py; also runnable by hand:
 
     python tests/docker/harness.py build   # engine up, image built, size and time printed
