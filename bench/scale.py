@@ -29,8 +29,6 @@ NOISE = 0.45
 
 def synthesize(base_vectors: np.ndarray, base_texts: list[str], n: int, seed: int = 0):  # type: ignore[no-untyped-def]
     """Vectors, chunk texts, and documents with exact offsets for `n` synthetic chunks."""
-    from bot.store import IndexData  # noqa: F401  (imported by the caller too; keeps failures early)
-
     rng = np.random.default_rng(seed)
     b, dim = base_vectors.shape
     src = np.arange(n) % b

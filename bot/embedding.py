@@ -24,14 +24,13 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from .config import DEFAULT_MODEL
 from .errors import CitebotError
 
-Backend = Literal["torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
 EXPORT_VERSION = 1  # bump when the export or quantisation recipe changes: old cache files are ignored
 ONNX_OPSET = 17
