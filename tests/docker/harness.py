@@ -53,14 +53,16 @@ def base_image() -> str:
 
 
 def _run(cmd: list[str], timeout: float = 600, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)  # type: ignore[call-overload]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, **kw)  # type: ignore[call-overload]
 
 
 def ensure_tools() -> None:
     """dockerd and debootstrap from Debian's packages, installed once."""
     if sys.platform != "linux" or os.geteuid() != 0:
         raise Unavailable("the Docker test needs root on Linux to start its own engine")
-    missing = [pkg for tool, pkg in (("dockerd", "docker.io"), ("debootstrap", "debootstrap")) if not shutil.which(tool)]
+    missing = [
+        pkg for tool, pkg in (("dockerd", "docker.io"), ("debootstrap", "debootstrap")) if not shutil.which(tool)
+    ]
     if not missing:
         return
     if not shutil.which("apt-get"):
@@ -95,7 +97,13 @@ class Engine:
     ) -> subprocess.CompletedProcess[str]:
         """Run the docker client against this engine; raise with its stderr on failure when `check`."""
         done = subprocess.run(
-            ["docker", *args], capture_output=True, text=True, timeout=timeout, env=self.env, stdin=stdin  # type: ignore[arg-type]
+            ["docker", *args],
+            capture_output=True,
+            check=False,
+            text=True,
+            timeout=timeout,
+            env=self.env,
+            stdin=stdin,  # type: ignore[arg-type]
         )
         if check and done.returncode != 0:
             raise RuntimeError(f"docker {' '.join(args[:3])} failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -152,11 +160,19 @@ def start_engine(timeout: float = 90) -> Engine:
     log = open(root / "dockerd.log", "wb")  # noqa: SIM115 - lives as long as dockerd
     proc = subprocess.Popen(
         [
-            "dockerd", "--iptables=false", "--ip-forward=false", "--bridge=none", "--storage-driver=overlay2",
-            f"--data-root={data}", f"--exec-root={root}/exec", f"--host=unix://{root}/docker.sock",
+            "dockerd",
+            "--iptables=false",
+            "--ip-forward=false",
+            "--bridge=none",
+            "--storage-driver=overlay2",
+            f"--data-root={data}",
+            f"--exec-root={root}/exec",
+            f"--host=unix://{root}/docker.sock",
             f"--pidfile={root}/dockerd.pid",
         ],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     engine = Engine(root, data, proc, lock)
     deadline = time.monotonic() + timeout
@@ -193,14 +209,24 @@ def rootfs_tarball() -> Path:
         try:
             rootfs = work / "rootfs"
             done = _run(
-                ["debootstrap", "--variant=minbase", "--include=python3,python3-venv,python3-pip,ca-certificates",
-                 "bookworm", str(rootfs), "http://deb.debian.org/debian"],
+                [
+                    "debootstrap",
+                    "--variant=minbase",
+                    "--include=python3,python3-venv,python3-pip,ca-certificates",
+                    "bookworm",
+                    str(rootfs),
+                    "http://deb.debian.org/debian",
+                ],
                 timeout=1200,
             )
             if done.returncode != 0:
                 raise Unavailable(f"debootstrap failed: {(done.stdout + done.stderr).strip()[-400:]}")
             (rootfs / "usr/lib/python3.11/EXTERNALLY-MANAGED").unlink(missing_ok=True)
-            for name, target in (("python", "/usr/bin/python3"), ("python3", "/usr/bin/python3"), ("pip", "/usr/bin/pip3")):
+            for name, target in (
+                ("python", "/usr/bin/python3"),
+                ("python3", "/usr/bin/python3"),
+                ("pip", "/usr/bin/pip3"),
+            ):
                 link = rootfs / "usr/local/bin" / name
                 link.unlink(missing_ok=True)
                 link.symlink_to(target)
@@ -244,8 +270,17 @@ def import_base(engine: Engine) -> str:
         _with_host_ca(tar, patched)
         with open(patched, "rb") as f:
             engine.docker(
-                "import", "--change", f"ENV {PATH_ENV}", "--change", "ENV LANG=C.UTF-8",
-                "--change", 'CMD ["python3"]', "-", tag, stdin=f, timeout=600,
+                "import",
+                "--change",
+                f"ENV {PATH_ENV}",
+                "--change",
+                "ENV LANG=C.UTF-8",
+                "--change",
+                'CMD ["python3"]',
+                "-",
+                tag,
+                stdin=f,
+                timeout=600,
             )
     return tag
 
@@ -297,7 +332,11 @@ def build_image(engine: Engine, tag: str = "citebot:test") -> Build:
         for t, extra in tags.items():
             done = subprocess.run(
                 ["docker", "build", "--network=host", *extra, "-t", t, str(REPO)],
-                stdout=out, stderr=subprocess.STDOUT, env=engine.env, timeout=3600,
+                stdout=out,
+                check=False,
+                stderr=subprocess.STDOUT,
+                env=engine.env,
+                timeout=3600,
             )
             if done.returncode != 0:
                 break
