@@ -19,7 +19,7 @@ from .retrieval import Hit
 from .store import IndexData
 
 # Cosine bar per model, chosen on labelled questions (see README, "Answer quality").
-CALIBRATED_MIN_SCORE = {DEFAULT_MODEL: 0.44}
+CALIBRATED_MIN_SCORE = {DEFAULT_MODEL: 0.48}
 FALLBACK_MIN_SCORE = 0.25
 
 
