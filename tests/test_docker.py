@@ -454,3 +454,77 @@ def test_bad_token_exits_non_zero_with_one_line(built: Built, fake_discord: Any,
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("citebot: ") and "token" in last.lower(), done.stderr[-2000:]
     assert "Traceback" not in done.stderr and "not-the-right-token" not in done.stderr
+
+
+@pytest.mark.docker
+def test_compose_file_runs_the_bot_and_gives_up_on_a_bad_token(built: Built, fake_discord: Any, tmp_path: Path) -> None:
+    """docker-compose.yml as shipped (token from .env, volumes, init, restart policy) answers a mention,
+    turns healthy, and with a rejected token stops after its bounded restarts instead of looping."""
+    from fake_discord import BOT_ID, CHANNEL_ID
+
+    compose_exe = shutil.which("docker-compose")
+    if compose_exe is None:
+        pytest.skip("docker-compose (Debian package) is not installed, so the compose file cannot be run")
+    fake = fake_discord
+    project = tmp_path / "citebot"
+    project.mkdir()
+    shutil.copy(REPO / "docker-compose.yml", project)
+    shutil.copytree(REPO / "sources", project / "sources")
+    os.chown(project / "sources", 10001, 10001)
+    # Only for this machine: host networking to reach the loopback fake Discord.
+    (project / "override.yml").write_text(
+        "services:\n  citebot:\n    network_mode: host\n    environment:\n"
+        f"      DISCORD_API_BASE: {fake.api_base}\n      DISCORD_GATEWAY_URL: {fake.gateway_url}\n"
+        "      DISCORD_HEARTBEAT_SECONDS: '1'\n"
+        "    healthcheck:\n      interval: 2s\n"
+    )
+    image = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["citebot"]["image"]
+    _run(built, "tag", built.build.tag, image)
+
+    def compose(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [compose_exe, "-f", "docker-compose.yml", "-f", "override.yml", *args],
+            cwd=project,
+            env=built.engine.env,
+            capture_output=True,
+            check=False,
+            text=True,
+            timeout=600,
+        )
+
+    def state() -> str:
+        cid = compose("ps", "-q", "citebot").stdout.strip()
+        fmt = "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{end}}"
+        return _run(built, "inspect", "--format", fmt, cid).stdout.strip() if cid else ""
+
+    try:
+        (project / ".env").write_text(f"DISCORD_TOKEN={fake.token}\n")
+        up = compose("up", "-d", "--no-build")
+        assert up.returncode == 0, up.stderr
+        fake.wait_ready(timeout=600)
+        mark = fake.mark()
+        msg = fake.send_message(f"<@{BOT_ID}> what did Pompeo say about Huawei?", mention_bot=True, user_id=7101)
+        reply = fake.wait_for(
+            lambda r: (
+                r.method == "POST"
+                and r.path == f"/channels/{CHANNEL_ID}/messages"
+                and str((r.json or {}).get("message_reference", {}).get("message_id")) == msg["id"]
+            ),
+            120,
+            mark,
+        )
+        assert "000_24054db15d7a09bf.txt" in _embeds_text(reply)
+        assert _wait("compose service healthy", lambda: state().endswith("healthy"), 120)
+        assert compose("down").returncode == 0
+
+        (project / ".env").write_text("DISCORD_TOKEN=rejected-token\n")
+        assert compose("up", "-d", "--no-build").returncode == 0
+        final = _wait(
+            "the bad-token service to stop retrying", lambda: state().startswith("exited 2 5") and state(), 300, 3
+        )
+        assert final.split()[:3] == ["exited", "2", "5"], final
+        logs = compose("logs", "--no-color", "citebot").stdout
+        assert "rejected-token" not in logs and "Traceback" not in logs
+    finally:
+        compose("down", "-v")
+        _run(built, "rmi", image, check=False)

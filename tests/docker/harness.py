@@ -57,12 +57,11 @@ def _run(cmd: list[str], timeout: float = 600, **kw: object) -> subprocess.Compl
 
 
 def ensure_tools() -> None:
-    """dockerd and debootstrap from Debian's packages, installed once."""
+    """dockerd, debootstrap and docker-compose (v1, to check the compose file) from Debian, once."""
     if sys.platform != "linux" or os.geteuid() != 0:
         raise Unavailable("the Docker test needs root on Linux to start its own engine")
-    missing = [
-        pkg for tool, pkg in (("dockerd", "docker.io"), ("debootstrap", "debootstrap")) if not shutil.which(tool)
-    ]
+    tools = (("dockerd", "docker.io"), ("debootstrap", "debootstrap"), ("docker-compose", "docker-compose"))
+    missing = [pkg for tool, pkg in tools if not shutil.which(tool)]
     if not missing:
         return
     if not shutil.which("apt-get"):
