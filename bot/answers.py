@@ -12,7 +12,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from .config import DEFAULT_MODEL
-from .highlight import STOPWORDS, best_sentence
+from .highlight import STOPWORDS, best_sentence, terms
 from .quotes import asked_speaker, asks_only_speaker, quotes_by
 from .records import Answer, Highlight, Passage
 from .retrieval import Hit
@@ -21,6 +21,9 @@ from .store import IndexData
 # Cosine bar per model, chosen on labelled questions (see README, "Answer quality").
 CALIBRATED_MIN_SCORE = {DEFAULT_MODEL: 0.48}
 FALLBACK_MIN_SCORE = 0.25
+# A passage holding every content word of the question (stemmed) answers from this cosine up:
+# short questions ("Who was arrested in Canada?") score low against a long passage that answers them.
+COVERED_MIN_SCORE = 0.30
 
 
 def min_score_for(model: str, configured: float) -> float:
@@ -122,7 +125,9 @@ def compose(
     offset: int = 0,
     use_threshold: bool = True,
 ) -> Answer:
-    """Passages `offset..offset+top_k`; answered when one clears `min_score` (cosine).
+    """Passages `offset..offset+top_k`; answered when one clears `min_score` (cosine), holds every
+    content word of the question above `COVERED_MIN_SCORE`, or quotes the person a bare "what did
+    X say?" names; refused whenever the question names something no source mentions.
 
     When answered, passages after the first that do not clear the bar themselves are left out:
     a weak tail would be presented as part of the answer. Quoted passages stay: they were
@@ -130,13 +135,21 @@ def compose(
     """
     spans = _merge(data, hits)
     window = spans[offset : offset + top_k]
+    wanted = terms(question)
+
+    def covers(span: _Span) -> bool:
+        text = data.documents[span.doc]["text"][span.start : span.end]
+        return span.cosine >= COVERED_MIN_SCORE and bool(wanted) and wanted <= terms(text)
+
     best = max((s.cosine for s in window), default=0.0)
     quoted_answer = bool(window) and window[0].quoted and asks_only_speaker(question)
-    answered = bool(window) and (not use_threshold or best >= min_score or quoted_answer)
+    answered = bool(window) and (
+        not use_threshold or best >= min_score or quoted_answer or any(covers(s) for s in window)
+    )
     if answered and use_threshold and unknown_names(data, question):
         answered = False
     if answered and use_threshold:
-        window = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted]
+        window = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]
     speaker = asked_speaker(question) if any(s.quoted for s in window) else None
     passages: list[Passage] = []
     for rank, span in enumerate(window, start=offset + 1):

@@ -63,6 +63,17 @@ def test_question_naming_something_never_mentioned_is_refused(seed_sources, sett
     assert engine.ask("What did Pompeo say about Huawei?").answered
 
 
+def test_short_question_answered_by_a_passage_holding_all_its_words(seed_sources, settings, embedder):
+    """"Who was arrested in Canada?" scores under the bar but its passage has every word: answered."""
+    from bot.answers import COVERED_MIN_SCORE, min_score_for
+
+    engine = Engine.open_or_build(settings, embedder)[0]
+    answer = engine.ask("Who was arrested in Canada?")
+    top = answer.passages[0]
+    assert answer.answered and "Meng Wanzhou" in top.text
+    assert COVERED_MIN_SCORE <= top.score < min_score_for(settings.model, 0.0)
+
+
 def test_unrelated_question_is_refused_with_near_misses(seed_sources, settings, embedder):
     """Nothing clears the bar: answered is False, the nearest passages are still listed."""
     engine = Engine.open_or_build(settings, embedder)[0]
