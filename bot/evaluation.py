@@ -233,7 +233,9 @@ def run_beir(engine: Any, beir: BeirSet, depth: int = 100) -> EvalReport:
     engine.embed_questions(["warm up"])  # model load is not query time
     started = time.perf_counter()
     vectors = engine.embed_questions([beir.queries[q] for q in ids])
-    rankings = {q: engine.rank_documents(beir.queries[q], depth, query_vector=v) for q, v in zip(ids, vectors, strict=True)}
+    rankings = {
+        q: engine.rank_documents(beir.queries[q], depth, query_vector=v) for q, v in zip(ids, vectors, strict=True)
+    }
     elapsed = time.perf_counter() - started
     ranked_ids = {q: [doc_id(s) for s in r] for q, r in rankings.items()}
     return EvalReport(f"beir:{beir.split}", len(ids), beir_metrics(ranked_ids, beir.qrels), 1e3 * elapsed / len(ids))
@@ -266,9 +268,9 @@ def run_qa(engine: Any, items: list[QaItem], top_k: int = 3) -> EvalReport:
                 }
             )
     elapsed = time.perf_counter() - started
-    return EvalReport(
-        "qa", len(items), qa_metrics(results), 1e3 * elapsed / len(items), misses, answerable_scores, unanswerable_scores
-    )
+    per_query = 1e3 * elapsed / len(items)
+    metrics = qa_metrics(results)
+    return EvalReport("qa", len(items), metrics, per_query, misses, answerable_scores, unanswerable_scores)
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,8 @@ class BarChoice:
 def sweep_bar(answerable: list[float], unanswerable: list[float]) -> list[BarChoice]:
     """Error rates of every candidate bar (midpoints between observed scores), lowest bar first."""
     points = sorted(set(answerable) | set(unanswerable))
-    cands = [0.0] + [(a + b) / 2 for a, b in zip(points, points[1:], strict=False)] + [points[-1] + 1e-6 if points else 1.0]
+    middles = [(a + b) / 2 for a, b in zip(points, points[1:], strict=False)]
+    cands = [0.0, *middles, points[-1] + 1e-6 if points else 1.0]
     out = []
     for bar in cands:
         fr = mean(1.0 if s < bar else 0.0 for s in answerable) if answerable else 0.0
@@ -300,7 +303,9 @@ def choose_bar(answerable: list[float], unanswerable: list[float], max_false_ans
     best_fr = min(c.false_refusal for c in ok)
     tied = [c for c in ok if c.false_refusal == best_fr]
     lo, hi = tied[0].bar, tied[-1].bar
-    return BarChoice(round((lo + hi) / 2, 4), best_fr, mean(1.0 if s >= (lo + hi) / 2 else 0.0 for s in unanswerable) if unanswerable else 0.0)
+    bar = (lo + hi) / 2
+    false_answer = mean(1.0 if s >= bar else 0.0 for s in unanswerable) if unanswerable else 0.0
+    return BarChoice(round(bar, 4), best_fr, false_answer)
 
 
 def table(reports: list[EvalReport]) -> list[str]:
@@ -345,7 +350,8 @@ def evaluate(
         with tempfile.TemporaryDirectory(prefix="citebot-beir-") as scratch:
             link = Path(scratch) / "corpus.jsonl"
             link.symlink_to(beir.corpus.resolve())
-            engine, build = Engine.open_or_build(settings.model_copy(update={"sources": Path(scratch)}), progress=progress)
+            scratch_settings = settings.model_copy(update={"sources": Path(scratch)})
+            engine, build = Engine.open_or_build(scratch_settings, progress=progress)
             return [run_beir(engine, beir)], build
     items = read_qa(data)
     if unanswerable is not None:

@@ -219,7 +219,8 @@ def find_quotes(text: str) -> tuple[Quote, ...]:
 _SAY_QUESTION = re.compile(
     r"\b(?:what|how|why)\b.*?\b(?:did|does|do|has|have|had|is|was)\s+(?P<a>.+?)\s+"
     r"(?:say|said|saying|says|tell|told|think|thinks|argue|argued|claim|claimed|warn|warned|state|stated)\b"
-    r"|\b(?:quotes?|statements?|comments?|remarks?|words)\s+(?:from|by|of)\s+(?P<b>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)"
+    r"|\b(?:quotes?|statements?|comments?|remarks?|words)\s+(?:from|by|of)\s+"
+    r"(?P<b>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)"
     r"|(?P<c>[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*)['’]s?\s+(?:quotes?|statements?|comments?|remarks?|words)\b",
     re.IGNORECASE | re.DOTALL,
 )

@@ -132,7 +132,7 @@ def test_eval_cli_qa_on_seeds(seed_sources, tmp_path):
     """A QA file plus unanswerable questions on the seeds: the right passage first, refusal right."""
     qa = tmp_path / "qa.jsonl"
     qa.write_text(
-        json.dumps({"q": "What did Pompeo say?", "expect_any": ["If a country adopts this", "American information at risk"]})
+        json.dumps({"q": "What did Pompeo say?", "expect_any": ["If a country adopts this", "information at risk"]})
         + "\n",
         encoding="utf-8",
     )

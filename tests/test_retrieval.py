@@ -41,7 +41,8 @@ def test_pompeo_quotes_rank_first(seed_index, embedder):
     first = hits[0]
     doc = seed_index.documents[int(seed_index.chunk_doc[first.chunk])]
     assert first.quoted
-    assert quotes_by(doc["text"], "Pompeo", int(seed_index.chunk_start[first.chunk]), int(seed_index.chunk_end[first.chunk]))
+    start, end = int(seed_index.chunk_start[first.chunk]), int(seed_index.chunk_end[first.chunk])
+    assert quotes_by(doc["text"], "Pompeo", start, end)
     quoted = [h.quoted for h in hits]
     assert quoted == sorted(quoted, reverse=True)  # every quoted hit before every other
 
