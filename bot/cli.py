@@ -119,15 +119,13 @@ def ask(
     sources: Path | None, index: Path | None, question: str | None, top_k: int | None, as_json: bool, no_threshold: bool
 ) -> None:
     """Answer QUESTION with cited passages from the sources."""
-    from .engine import Engine
+    from .engine import Engine, check_question
 
     if question is None and not as_json:
         raise CitebotError("give a QUESTION, or use --json to read questions from stdin")
     settings = _settings(sources, index)
     if question is not None:
-        question_check = Engine.__new__(Engine)
-        question_check.settings = settings
-        question_check.check_question(question)
+        check_question(question, settings.max_question_chars)
     engine, report = Engine.open_or_build(settings, progress=_interactive())
     if report is not None:
         click.echo(f"citebot: index was {'built' if report.added and not report.unchanged else 'updated'} first.", err=True)

@@ -277,7 +277,14 @@ class OnnxEmbedder:
         self, name: str = DEFAULT_MODEL, backend: str = "onnx-int8", cache_dir: Path | None = None,
         threads: int | None = None,
     ) -> None:
-        import onnxruntime as ort
+        try:
+            import onnx  # noqa: F401  (the export and the int8 quantiser need it)
+            import onnxruntime as ort
+        except ImportError:
+            raise CitebotError(
+                f"the {backend} backend needs onnxruntime and onnx: pip install 'citebot[onnx]' "
+                "(or use CITEBOT_BACKEND=torch)"
+            ) from None
         from tokenizers import Tokenizer
 
         self.name = name
