@@ -75,6 +75,12 @@ def default_cache_dir() -> Path:
     return Path(base) / "citebot"
 
 
+def _progress_bar(total: int):  # type: ignore[no-untyped-def]
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="embedding", unit="passage")
+
+
 class SentenceTransformerEmbedder:
     """sentence-transformers on the CPU; vectors are L2-normalized so inner product is cosine."""
 
@@ -110,17 +116,33 @@ class SentenceTransformerEmbedder:
             return len(self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            vectors = self.model.encode(
-                texts,
-                batch_size=batch_size,
-                show_progress_bar=progress,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+            return out
+        # The lock is taken per batch, not per call: a question asked while a reindex embeds thousands
+        # of passages waits for one batch, not for the whole build. Longest first, as
+        # sentence-transformers itself does, so a batch pads to texts of similar length.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        step = max(1, batch_size)
+        bar = _progress_bar(len(texts)) if progress else None
+        try:
+            for lo in range(0, len(order), step):
+                rows = order[lo : lo + step]
+                with self._lock:
+                    vectors = self.model.encode(
+                        [texts[i] for i in rows],
+                        batch_size=step,
+                        show_progress_bar=False,
+                        convert_to_numpy=True,
+                        normalize_embeddings=True,
+                    )
+                out[rows] = vectors
+                if bar is not None:
+                    bar.update(len(rows))
+        finally:
+            if bar is not None:
+                bar.close()
+        return out
 
 
 # -- onnxruntime -------------------------------------------------------------------------------
@@ -322,6 +344,7 @@ class OnnxEmbedder:
             return out
         encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
+        bar = _progress_bar(len(texts)) if progress else None
         for lo in range(0, len(order), max(1, batch_size)):
             rows = order[lo : lo + batch_size]
             width = max(len(encodings[i].ids) for i in rows)
@@ -336,6 +359,10 @@ class OnnxEmbedder:
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
             (vectors,) = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
             out[rows] = vectors
+            if bar is not None:
+                bar.update(len(rows))
+        if bar is not None:
+            bar.close()
         return out
 
 

@@ -287,10 +287,21 @@ def test_reindex_is_refused_to_members(live):
     assert live.bot.reindex_task is None
 
 
-def test_admin_reindex_switches_while_questions_keep_being_answered(live):
+def test_admin_reindex_switches_while_questions_keep_being_answered(live, monkeypatch):
     """An admin's /reindex embeds a new and a changed source in the background; questions asked during
     the build are answered (from the old index) before it reports, and the new source is answerable after."""
     sources = live.extra["sources"]
+    # Hold the build's embedding until the questions are answered, so "during the build" does not
+    # depend on how fast this machine embeds a hundred passages (the real embedding runs after).
+    release = threading.Event()
+    real_encode = live.engine.embedder.encode
+
+    def held_encode(texts, *args, **kwargs):
+        if threading.current_thread().name.startswith("citebot-build"):
+            release.wait(120)
+        return real_encode(texts, *args, **kwargs)
+
+    monkeypatch.setattr(live.engine.embedder, "encode", held_encode)
     shifts = "\n\n".join(
         f"Shift {i} of the ferry crew: deck hand {i} logged tide {i * 7 % 13} metres and {i % 5} late sailings."
         for i in range(400)
@@ -310,6 +321,7 @@ def test_admin_reindex_switches_while_questions_keep_being_answered(live):
         live.fake.send_message(f"<@{BOT_ID}> what did Pompeo say?", mention_bot=True, user_id=user()) for _ in range(2)
     ]
     replies = [live.reply(m, mark) for m in asked]
+    release.set()
     done = live.followup(inter, mark, pred=lambda r: (r.json.get("content") or "").startswith("Reindexed"), timeout=180)
     assert "1 added, 1 changed" in done.json["content"]
     order = live.fake.requests.index

@@ -160,3 +160,44 @@ def test_torch_embedder_is_safe_across_threads(embedder):
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_question_is_not_queued_behind_a_whole_build(embedder):
+    """A question encoded while a reindex embeds many passages waits for one batch, not the build."""
+    import threading
+
+    passages = [f"Passage {i}: the ferry crew logged tide {i % 13} metres and {i % 5} late sailings." for i in range(400)]
+    done: list[str] = []
+    started = threading.Event()
+
+    class Watched:
+        """Signals when the build has taken its first batch, so the question surely comes second."""
+
+        def __init__(self, model):  # type: ignore[no-untyped-def]
+            self.model = model
+
+        def encode(self, texts, **kw):  # type: ignore[no-untyped-def]
+            started.set()
+            return self.model.encode(texts, **kw)
+
+    real = embedder.model
+    embedder.model = Watched(real)
+    try:
+        build = threading.Thread(target=lambda: (embedder.encode(passages, batch_size=8), done.append("build")))
+        build.start()
+        assert started.wait(60)
+        question = embedder.encode(["what did the ferry crew log?"])
+        done.append("question")
+        build.join()
+    finally:
+        embedder.model = real
+    assert done == ["question", "build"]
+    assert np.allclose(question, embedder.encode(["what did the ferry crew log?"]), atol=1e-5)
+
+
+def test_per_batch_encoding_keeps_input_order(embedder):
+    """Texts are batched longest first internally; rows still come back in the caller's order."""
+    texts = ["short", "a much longer text about ferries and tides " * 5, "medium length text here"]
+    together = embedder.encode(texts, batch_size=2)
+    one_by_one = np.vstack([embedder.encode([t]) for t in texts])
+    assert np.allclose(together, one_by_one, atol=1e-5)
