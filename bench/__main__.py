@@ -128,8 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     side.add_argument("spec")
     side.add_argument("out")
 
-    from . import backends, burst, scale
+    from . import backends, burst, ready, scale
 
+    ready.add_parser(sub)
     scale.add_parser(sub)
     backends.add_parser(sub)
     burst.add_parser(sub)

@@ -88,7 +88,12 @@ def with_locations(fn: F) -> F:
 @click.version_option(package_name="citebot")
 def main() -> None:
     """citebot: answers from your documents, every passage cited."""
+    import logging
+
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # one-off notices from the core (the first-use model export) as plain lines on stderr
+    logging.basicConfig(level=logging.WARNING, format="citebot: %(message)s")
+    logging.getLogger("bot.embedding").setLevel(logging.INFO)
 
 
 @main.command()
@@ -271,7 +276,7 @@ def serve(sources: Path | None, index: Path | None) -> None:
 
     ds = _discord_settings()
     settings = _settings(sources, index)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     try:
         asyncio.run(run_bot(settings, ds))
     except KeyboardInterrupt:

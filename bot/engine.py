@@ -66,17 +66,23 @@ class Engine:
 
     @classmethod
     def open_or_build(
-        cls, settings: Settings, embedder: Embedder | None = None, progress: bool = False
+        cls, settings: Settings, embedder: Embedder | None = None, progress: bool = False,
+        rebuild_mismatch: bool = False,
     ) -> tuple[Engine, BuildReport | None]:
         """Open the index, building or updating it first when it is missing or the sources changed.
 
-        A model or chunking change is not rebuilt silently: that is a full re-embed, asked for
-        with `citebot index`.
+        A model, backend or chunking change is a full re-embed: `ask` refuses it (asked for with
+        `citebot index`); `serve` passes `rebuild_mismatch`, since it cannot answer from an index
+        its model does not match and a self-hoster expects an upgraded container to come up.
         """
         reason = stale_reason(settings)
         if reason is None:
             return cls.open(settings, embedder), None
-        if reason not in ("no index yet", "sources changed") and not reason.startswith("the index is unreadable"):
+        if (
+            not rebuild_mismatch
+            and reason not in ("no index yet", "sources changed")
+            and not reason.startswith("the index is unreadable")
+        ):
             cls.open(settings, embedder)  # raises IndexMismatch with the reason
         engine = cls(settings, None, embedder)
         report, data = build_index(settings, lambda: engine.embedder, progress=progress)

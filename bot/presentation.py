@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .records import Answer, BuildReport, Passage
+from .records import BuildReport, Passage
 
 
 def citation(p: Passage) -> str:

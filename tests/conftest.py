@@ -11,12 +11,36 @@ REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "sources"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def citebot_cache(tmp_path_factory):
+    """One ONNX export per test session, in a temp cache (never the user's); CLI subprocesses inherit it."""
+    import os
+
+    cache = tmp_path_factory.mktemp("citebot-cache")
+    before = os.environ.get("CITEBOT_CACHE")
+    os.environ["CITEBOT_CACHE"] = str(cache)
+    yield cache
+    if before is None:
+        os.environ.pop("CITEBOT_CACHE", None)
+    else:
+        os.environ["CITEBOT_CACHE"] = before
+
+
 @pytest.fixture(scope="session")
-def embedder():
-    """The real default model (all-MiniLM-L6-v2 from its PyPI package), loaded once per session."""
+def embedder(citebot_cache):
+    """The real default embedder (all-MiniLM-L6-v2 from its PyPI package, on the default int8
+    backend), loaded once per session."""
     from bot.embedding import load_embedder
 
     return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def torch_embedder():
+    """sentence-transformers on torch: the reference the ONNX backends are checked against."""
+    from bot.embedding import load_embedder
+
+    return load_embedder(backend="torch")
 
 
 @pytest.fixture(autouse=True)

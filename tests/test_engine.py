@@ -92,3 +92,17 @@ def test_context_widens_a_passage(engine):
     p = engine.ask("Who was arrested in Canada?").passages[0]
     text, lo, hi = engine.context(p.source, p.start, p.end)
     assert p.text in text and lo <= p.start and hi >= p.end
+
+
+def test_backend_change_is_refused_by_ask_and_rebuilt_by_serve(seed_sources, torch_embedder, embedder):
+    """An index of torch vectors is never queried with int8 ones: `ask` says run `citebot index`;
+    the bot's start (rebuild_mismatch) re-embeds everything and then answers."""
+    torch_settings = Settings(backend="torch")
+    Engine.open_or_build(torch_settings, torch_embedder)
+    settings = Settings()
+    with pytest.raises(IndexMismatch, match="backend changed"):
+        Engine.open_or_build(settings, embedder)
+    engine, report = Engine.open_or_build(settings, embedder, rebuild_mismatch=True)
+    assert report is not None and "backend changed" in (report.rebuilt_reason or "")
+    assert report.reused_chunks == 0 and report.embedded_chunks == report.chunks > 0
+    assert engine.ask("Who was arrested in Canada?").answered

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 
@@ -54,9 +55,12 @@ async def serve(settings: Settings, ds: DiscordSettings) -> None:
     async with bot:
         await _login(bot, ds)
         bot.start_heartbeat()
-        engine, report = await loop.run_in_executor(None, Engine.open_or_build, settings)
+        engine, report = await loop.run_in_executor(
+            None, functools.partial(Engine.open_or_build, settings, rebuild_mismatch=True)
+        )
         if report is not None:
-            log.info("index built: %s documents, %s chunks", report.documents, report.chunks)
+            why = f" ({report.rebuilt_reason})" if report.rebuilt_reason else ""
+            log.info("index built%s: %s documents, %s chunks", why, report.documents, report.chunks)
         bot.engine = engine
         warm = asyncio.ensure_future(bot.run_blocking(lambda: engine.embedder))  # load the model early
         warm.add_done_callback(lambda f: f.cancelled() or f.exception())
