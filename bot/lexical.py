@@ -12,8 +12,11 @@ import numpy as np
 
 from .errors import IndexCorrupt
 
-for _name in ("bm25s",):
-    logging.getLogger(_name).setLevel(logging.WARNING)
+def _bm25s():  # type: ignore[no-untyped-def]
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on its logger at import
+    return bm25s
 
 
 def _stemmer():  # type: ignore[no-untyped-def]
@@ -30,7 +33,7 @@ class Bm25Index:
 
     @classmethod
     def build(cls, texts: list[str]) -> Bm25Index:
-        import bm25s
+        bm25s = _bm25s()
 
         model = bm25s.BM25()
         tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
@@ -39,7 +42,7 @@ class Bm25Index:
 
     @classmethod
     def load(cls, path: Path, size: int) -> Bm25Index:
-        import bm25s
+        bm25s = _bm25s()
 
         try:
             model = bm25s.BM25.load(str(path), mmap=False, allow_pickle=False, show_progress=False)
@@ -52,7 +55,7 @@ class Bm25Index:
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Chunk ids and BM25 scores, best first; empty when no query term is in the vocabulary."""
-        import bm25s
+        bm25s = _bm25s()
 
         k = min(k, self.size)
         empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
