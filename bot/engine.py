@@ -102,8 +102,11 @@ class Engine:
         return check_question(question, self.settings.max_question_chars)
 
     def embed_questions(self, questions: list[str]) -> np.ndarray:
-        """Batch several questions through the model at once (the bot gathers concurrent ones)."""
-        return self.embedder.encode(questions, batch_size=max(1, len(questions)))
+        """Several questions in one call (the bot gathers concurrent ones); each vector is the one the
+        question gets alone. fp32 is batch-invariant, so torch and onnx batch them; int8 is not
+        (see OnnxEmbedder.encode), so there each question runs alone (a few ms each)."""
+        batch = 1 if self.embedder.backend == "onnx-int8" else max(1, len(questions))
+        return self.embedder.encode(questions, batch_size=batch)
 
     def ask(
         self,
