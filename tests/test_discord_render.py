@@ -100,3 +100,13 @@ def test_sources_pages():
     message, page, pages = render.sources_message(docs, 99)
     assert (page, pages) == (2, 3)
     assert message.embeds[0].description.startswith("21. Doc 20")
+
+
+def test_a_passage_found_in_several_sources_says_so_once():
+    """A syndicated copy is one embed whose footer names the other sources ("also in: ...")."""
+    dup = passage(1, "The same story, word for word.", source="a/story.txt", also_in=["b/copy.txt", "c/copy.txt"])
+    answer = Answer(question="q", answered=True, passages=[dup])
+    message = render.answer_message(answer)
+    assert len(message.embeds) == 1
+    assert message.embeds[0].footer.text == "a/story.txt · also in: b/copy.txt, c/copy.txt"
+    sizes(message)

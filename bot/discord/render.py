@@ -175,7 +175,8 @@ def quote_passage(text: str, highlight: tuple[int, int] | None, budget: int) -> 
 def _footer(p: Passage) -> str:
     outlet = ", ".join(x for x in (p.publisher, p.published) if x)
     where = f"{p.source}, {p.location}" if p.location else p.source
-    return " · ".join(x for x in (outlet, where) if x)
+    also = f"also in: {', '.join(p.also_in)}" if p.also_in else ""  # the same text in other sources
+    return " · ".join(x for x in (outlet, where, also) if x)
 
 
 def answer_message(answer: Answer) -> Message:
