@@ -64,11 +64,13 @@ COPY bot /tmp/src/bot
 RUN pip install --no-deps /tmp/src; \
     rm -rf /tmp/src; \
     pip check; \
-    HF_HUB_OFFLINE=1 python -c "from bot.embedding import load_embedder; assert load_embedder().encode(['ok']).shape == (1, 384)"; \
+    mkdir /tmp/export; \
+    TMPDIR=/tmp/export HF_HUB_OFFLINE=1 \
+        python -c "from bot.embedding import load_embedder; assert load_embedder().encode(['ok']).shape == (1, 384)"; \
     find /opt/citebot-cache -name model.onnx -delete; \
     chmod -R a+rX /opt/citebot-cache; \
     citebot --version; \
-    rm -rf /tmp/torchinductor_*
+    rm -rf /tmp/export /tmp/torchinductor_*
 WORKDIR /data
 USER 10001:10001
 VOLUME ["/data/sources", "/data/index"]

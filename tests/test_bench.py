@@ -32,7 +32,7 @@ def bench_run(tmp_path_factory):
     for name, text in DOCS.items():
         (corpus / name).write_text(text, encoding="utf-8")
     out = root / "result.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_") or k == "CITEBOT_CACHE"}
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--corpus", str(corpus), "--backend", "torch", "--work",
          str(root / "work"), "--questions", "12", "--cold-runs", "1", "--out", str(out)],
@@ -79,7 +79,7 @@ def test_scale_run_on_the_built_index(bench_run):
         [sys.executable, "-m", "bench", "scale", "--base-index", str(root / "work" / "index"), "--chunks", "300",
          "--questions", "5", "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
-        env={k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")},
+        env={k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_") or k == "CITEBOT_CACHE"},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = json.loads(out.read_text(encoding="utf-8"))["runs"][0]
@@ -107,7 +107,7 @@ def test_burst_answers_every_question_through_the_gather_window(bench_run):
         [sys.executable, "-m", "bench", "burst", "--base-index", str(root / "work" / "index"), "--questions", "8",
          "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
-        env={k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")},
+        env={k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_") or k == "CITEBOT_CACHE"},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     burst = json.loads(out.read_text(encoding="utf-8"))["burst"]

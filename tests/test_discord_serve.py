@@ -27,7 +27,10 @@ def fake():
 
 
 def env_for(fake: FakeDiscord, work: Path, token: str | None = TOKEN) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CITEBOT_"))}
+    # the session's ONNX export cache is kept (tests/conftest.py); every other setting is the test's own
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CITEBOT_")) or k == "CITEBOT_CACHE"
+    }
     env.update(
         CITEBOT_SOURCES=str(work / "sources"),
         CITEBOT_INDEX=str(work / "index"),
