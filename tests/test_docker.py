@@ -232,13 +232,16 @@ def _run(built: Built, *args: str, timeout: float = 600, check: bool = True) -> 
 
 @pytest.mark.docker
 def test_image_is_cpu_only_non_root_and_has_no_compiler(built: Built) -> None:
-    """The image runs as uid 10001, holds the CPU build of torch, no C compiler and no build leftovers."""
+    """The image runs as uid 10001, holds the CPU build of torch, no C compiler and no build leftovers,
+    and carries the default backend's int8 export (read-only: nothing is exported at start)."""
     script = (
         "id -u; for c in gcc cc c++ g++ clang make; do command -v $c || true; done; "
-        "python -c 'import torch; print(\"cuda\", torch.version.cuda)'; echo tmp $(ls -A /tmp | wc -l)"
+        "python -c 'import torch; print(\"cuda\", torch.version.cuda)'; echo tmp $(ls -A /tmp | wc -l); "
+        "echo export $(ls /opt/citebot-cache/onnx/*/); test -w /opt/citebot-cache || echo read-only"
     )
     done = _run(built, "run", "--rm", "--network=none", "--entrypoint", "sh", built.build.tag, "-c", script)
-    assert done.stdout.split("\n")[:3] == ["10001", "cuda None", "tmp 0"], done.stdout
+    lines = done.stdout.split("\n")
+    assert lines[:5] == ["10001", "cuda None", "tmp 0", "export model-int8.onnx", "read-only"], done.stdout
 
 
 @pytest.mark.docker
