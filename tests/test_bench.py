@@ -84,7 +84,7 @@ def test_scale_run_on_the_built_index(bench_run):
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = json.loads(out.read_text(encoding="utf-8"))["runs"][0]
     assert run["chunks"] == 300 and run["dense"]["kind"] == "flat" and run["recall_at_10_real_questions"] == 1.0
-    assert run["dense_bytes_per_chunk"] == 384 * 4 and run["warm_query_ms"]["total"]["p50"] > 0
+    assert run["dense_bytes_per_chunk"] == 384 * 2 and run["warm_query_ms"]["total"]["p50"] > 0
 
 
 def test_ratios_and_direction_by_hand():
