@@ -1,7 +1,8 @@
 """The sentence of a passage that best answers the question, in document offsets, to be bolded.
 
-Sentences come from pysbd (rule-based, handles "Mr." and "U.S." without breaking), run on the
-passage only so it stays cheap at query time. A sentence scores by the question's content words it
+Sentences come from sentencex (Wikimedia's rule-based segmenter, compiled: handles "Mr." and
+"U.S." without breaking, ~0.02 ms a passage where pysbd took 3-8 ms, most of a warm query), run
+on the passage only. A sentence scores by the question's content words it
 shares, stemmed ("ban" matches "banned"); a word that is rare across the passage's sentences
 counts more than one repeated everywhere, and ties go to the earlier sentence.
 """
@@ -22,11 +23,22 @@ STOPWORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def _segmenter():  # type: ignore[no-untyped-def]
-    import pysbd
+def _segments(text: str) -> list[tuple[int, int]]:
+    """sentencex's sentences as spans: they are verbatim pieces of the text, found here in order. A
+    piece not found (should the library ever normalise text) ends the split: the rest is one span."""
+    import sentencex
 
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+    spans = []
+    cursor = 0
+    for seg in sentencex.segment("en", text):
+        at = text.find(seg, cursor)
+        if at < 0:
+            break
+        spans.append((at, at + len(seg)))
+        cursor = at + len(seg)
+    if cursor < len(text):
+        spans.append((cursor, len(text)))
+    return spans
 
 
 @lru_cache(maxsize=1)
@@ -43,16 +55,17 @@ def terms(text: str) -> set[str]:
 
 
 def sentences(text: str, base: int = 0) -> list[tuple[int, int]]:
-    """Sentence spans of `text` as offsets plus `base`, trailing whitespace trimmed, blank ones dropped."""
+    """Sentence spans of `text` as offsets plus `base`, whitespace trimmed, blank ones dropped."""
     spans: list[tuple[int, int]] = []
-    for seg in _segmenter().segment(text):
-        start, end = seg.start, seg.end
+    for start, end in _segments(text):
         # a headline and its body arrive as one piece when only blank lines separate them
         for part in re.finditer(r"[^\n]+", text[start:end]):
             s, e = start + part.start(), start + part.end()
+            while s < e and text[s].isspace():
+                s += 1
             while e > s and text[e - 1].isspace():
                 e -= 1
-            if text[s:e].strip():
+            if s < e:
                 spans.append((base + s, base + e))
     return spans
 

@@ -1,4 +1,4 @@
-"""Best-sentence highlight: pysbd sentences, stemmed overlap, offsets into the document."""
+"""Best-sentence highlight: sentencex sentences, stemmed overlap, offsets into the document."""
 
 from __future__ import annotations
 
