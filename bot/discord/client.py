@@ -100,7 +100,12 @@ class CitebotBot(commands.Bot):
         self._ask_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="citebot-ask")
         self._build_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citebot-build")
         self._heartbeat_task: asyncio.Task[None] | None = None
-        self.batcher = QuestionBatcher(lambda texts: self.require_engine().embed_questions(texts), self.run_blocking)
+        # int8 embeds each question alone (Engine.embed_questions), so waiting to gather more would
+        # only add latency: gather only what arrives in the same loop turn
+        window = 0.0 if settings.backend == "onnx-int8" else 0.02
+        self.batcher = QuestionBatcher(
+            lambda texts: self.require_engine().embed_questions(texts), self.run_blocking, window=window
+        )
         self.reindex_task: asyncio.Task[Any] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
