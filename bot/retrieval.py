@@ -42,11 +42,12 @@ def rrf(ranked_lists: list[list[int]], k: int = RRF_K, weights: list[float] | No
     return fused
 
 
-def convex(cosine: dict[int, float], bm25: dict[int, float], alpha: float | None = None) -> dict[int, float]:
-    """Weighted sum of cosine and BM25 scaled by the question's best BM25 score (0 when unmatched)."""
+def convex_scores(cosine: np.ndarray, bm25: np.ndarray, alpha: float | None = None) -> np.ndarray:
+    """Weighted sum of cosine and BM25 scaled by the question's best BM25 score, over aligned
+    arrays (BM25 0 where a candidate has none)."""
     alpha = ALPHA if alpha is None else alpha
-    top = max(bm25.values(), default=0.0) or 1.0
-    return {i: alpha * c + (1.0 - alpha) * bm25.get(i, 0.0) / top for i, c in cosine.items()}
+    top = float(bm25.max(initial=0.0)) or 1.0
+    return alpha * cosine.astype(np.float64) + (1.0 - alpha) * bm25.astype(np.float64) / top
 
 
 def retrieve(
@@ -62,20 +63,32 @@ def retrieve(
         return []
     q = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
     scores, ids = data.dense.search(q, depth)
-    cosine = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
-    dense_ids = [int(i) for i in ids[0] if i >= 0]
+    keep = ids[0] >= 0
+    dense_ids, dense_cos = ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
     if not hybrid or data.bm25 is None:
-        return quotes_first(data, [Hit(i, cosine[i], cosine[i]) for i in dense_ids], question, q[0])
+        hits = [Hit(i, c, c) for i, c in zip(dense_ids.tolist(), dense_cos.tolist(), strict=True)]
+        return quotes_first(data, hits, question, q[0])
     bm_ids, bm_scores = data.bm25.search(question, depth)
-    bm25 = {int(i): float(s) for i, s in zip(bm_ids, bm_scores, strict=True)}
-    missing = [i for i in bm25 if i not in cosine]
-    if missing:
-        vecs = np.stack([data.dense.index.reconstruct(i) for i in missing])
-        for i, s in zip(missing, vecs @ q[0], strict=True):
-            cosine[i] = float(s)
-    fused = rrf([dense_ids, list(bm25)]) if (fusion or FUSION) == "rrf" else convex(cosine, bm25)
-    order = sorted(fused, key=lambda i: (-fused[i], -cosine[i]))
-    hits = [Hit(i, fused[i], cosine[i], bm25.get(i, 0.0)) for i in order]
+    # One row per candidate (dense hits, then BM25-only ones), scored with numpy: the dict-and-sort
+    # version of this cost more than the dense search itself on a BBC-sized index.
+    in_dense = set(dense_ids.tolist())
+    missing = np.array([i for i in bm_ids.tolist() if i not in in_dense], dtype=np.int64)
+    cand = np.concatenate([dense_ids, missing])
+    cosine = np.concatenate([dense_cos, data.dense.vectors_of(missing) @ q[0]]) if len(missing) else dense_cos
+    bm25 = np.zeros(len(cand), dtype=np.float32)
+    if len(bm_ids):
+        sorter = np.argsort(cand)
+        bm25[sorter[np.searchsorted(cand, bm_ids, sorter=sorter)]] = bm_scores
+    if (fusion or FUSION) == "rrf":
+        table = rrf([dense_ids.tolist(), bm_ids.tolist()])
+        fused = np.array([table[i] for i in cand.tolist()], dtype=np.float64)
+    else:
+        fused = convex_scores(cosine, bm25)
+    order = np.lexsort((-cosine, -fused))
+    hits = [
+        Hit(i, f, c, b)
+        for i, f, c, b in zip(cand[order].tolist(), fused[order].tolist(), cosine[order].tolist(), bm25[order].tolist(), strict=True)
+    ]
     return quotes_first(data, hits, question, q[0])
 
 
@@ -103,7 +116,7 @@ def quotes_first(data: IndexData, hits: list[Hit], question: str, query_vector: 
             if c in by_chunk:
                 by_chunk[c].quoted = True
             else:
-                vec = data.dense.index.reconstruct(c)
+                vec = data.dense.vectors_of(np.array([c]))[0]
                 extra.append(Hit(c, best.score, float(vec @ query_vector), 0.0, quoted=True))
     merged = sorted(hits + extra, key=lambda h: -h.score)
     return [h for h in merged if h.quoted] + [h for h in merged if not h.quoted]

@@ -7,7 +7,9 @@ import pytest
 from bot.engine import Engine
 from bot.indexing import build_index
 from bot.quotes import quotes_by
-from bot.retrieval import rank_documents, retrieve, rrf
+import numpy as np
+
+from bot.retrieval import ALPHA, convex_scores, rank_documents, retrieve, rrf
 
 
 def test_rrf_hand_computed():
@@ -26,6 +28,13 @@ def test_rrf_weights():
     assert fused == {1: 2.0, 2: 1.0}
     with pytest.raises(ValueError):
         rrf([[1], [2]], weights=[1.0])
+
+
+def test_convex_hand_computed():
+    """alpha * cosine + (1 - alpha) * bm25 / best bm25; no BM25 match at all leaves cosine alone."""
+    fused = convex_scores(np.array([0.5, 0.2, 0.4], np.float32), np.array([0.0, 4.0, 2.0], np.float32), alpha=0.8)
+    assert fused.tolist() == pytest.approx([0.4, 0.16 + 0.2, 0.32 + 0.1])
+    assert convex_scores(np.array([0.3], np.float32), np.zeros(1, np.float32), alpha=0.5).tolist() == pytest.approx([0.15])
 
 
 @pytest.fixture
@@ -71,3 +80,23 @@ def test_rank_documents_by_best_chunk(seed_sources, settings, embedder):
     assert sorted(ranked) == sorted({"000_24054db15d7a09bf.txt", "004_292b256e50e7843a.txt"})
     hits = retrieve(engine._data, embedder.encode(["x"])[0], "x")
     assert len(rank_documents(hits, engine._data.chunk_doc)) == 2
+
+
+def test_hybrid_scores_every_candidate_by_the_formula(seed_index, embedder):
+    """Each candidate (dense top-k and BM25 top-k together) carries its true cosine, its BM25 score
+    and the fused score, and the list is in fused order, whatever the two lists' overlap."""
+    q = "Huawei chief financial officer arrested in Canada"
+    vec = embedder.encode([q])[0]
+    hits = retrieve(seed_index, vec, q, depth=3)
+    vectors = seed_index.dense.vectors()
+    bm_ids, bm_scores = seed_index.bm25.search(q, 3)
+    bm = dict(zip(bm_ids.tolist(), bm_scores.tolist()))
+    dense_top = np.argsort(-(vectors @ vec))[:3].tolist()
+    assert sorted(h.chunk for h in hits) == sorted(set(dense_top) | set(bm))
+    assert set(bm) - set(dense_top) and set(dense_top) - set(bm)  # both kinds of candidate present
+    best = max(bm.values())
+    for h in hits:
+        assert h.cosine == pytest.approx(float(vectors[h.chunk] @ vec), abs=1e-5)
+        assert h.bm25 == pytest.approx(bm.get(h.chunk, 0.0))
+        assert h.score == pytest.approx(ALPHA * h.cosine + (1 - ALPHA) * h.bm25 / best, abs=1e-5)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

@@ -103,3 +103,25 @@ def test_recall_at_k_by_hand():
     truth = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
     found = np.array([[4, 3, 9, 9], [5, 6, 7, 8]])
     assert recall_at_k(found, truth, k=4) == pytest.approx((2 + 4) / 8)
+
+
+def test_vectors_of_reads_back_the_stored_vectors_of_every_index_kind(tmp_path):
+    """`vectors_of` (how BM25-only candidates get their cosine) equals per-id reconstruct on a flat
+    fp16 index, an IVF index, a float32 index of an earlier version, and after a reload."""
+    import faiss
+
+    x = clustered(4000, seed=7)
+    ids = np.array([3999, 0, 17, 17, 2500])
+    old = faiss.IndexFlatIP(DIM)
+    old.add(x)
+    flat = FaissIndex.from_vectors(x, DIM)
+    ivf = FaissIndex.from_vectors(x, DIM, approx_threshold=2000)
+    flat.save(tmp_path / "dense.faiss")
+    kinds = {"flat": flat, "ivf": ivf, "float32": FaissIndex(old), "reloaded": FaissIndex.load(tmp_path / "dense.faiss")}
+    assert ivf.tuning.kind == "ivf"
+    for name, ix in kinds.items():
+        got = ix.vectors_of(ids)
+        want = np.stack([ix.reconstruct(i) for i in ids])
+        assert got.dtype == np.float32 and np.array_equal(got, want), name
+        assert np.allclose(got, x[ids], atol=1e-3), name
+        assert ix.vectors_of(np.array([], dtype=np.int64)).shape == (0, DIM), name
