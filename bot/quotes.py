@@ -226,8 +226,20 @@ _SAY_QUESTION = re.compile(
 )
 
 
+# A word every form of _SAY_QUESTION needs: most questions fail this cheap test (~1 us) before the
+# full pattern (~60 us, lazy scans) runs.
+_SAY_WORD = re.compile(
+    r"\b(?:say|said|saying|says|tell|told|think|thinks|argue|argued|claim|claimed|warn|warned|state|stated"
+    r"|quotes?|statements?|comments?|remarks?|words)\b",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=1024)
 def asked_speaker(question: str) -> str | None:
     """The person a "what did X say (about Y)?" question asks about, else None."""
+    if not _SAY_WORD.search(question):
+        return None
     m = _SAY_QUESTION.search(question)
     if not m:
         return None
