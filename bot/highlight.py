@@ -81,7 +81,9 @@ def best_sentence(text: str, base: int, question: str) -> Highlight | None:
     best: tuple[int, int] | None = None
     best_score = 0.0
     for span, bag in zip(spans, bags, strict=True):
-        score = sum(1.0 + math.log(len(bags) / df[t]) for t in wanted & bag)
+        # summed in sorted order: set order changes with each process' hash seed, and with it the
+        # last bit of a float sum, which flipped ties between equally good sentences across runs
+        score = sum(1.0 + math.log(len(bags) / df[t]) for t in sorted(wanted & bag))
         if score > best_score:
             best, best_score = span, score
     return Highlight(*best) if best else None

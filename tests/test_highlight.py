@@ -37,3 +37,24 @@ def test_rare_word_beats_common_word():
 def test_no_shared_word_no_highlight():
     """No question word in the passage: nothing is bolded rather than an arbitrary sentence."""
     assert best_sentence("Cats sleep a lot. Dogs bark.", 0, "What did the minister announce?") is None
+
+
+def test_ties_go_to_the_first_sentence_whatever_the_hash_seed():
+    """Two sentences holding the same question words tie: the first wins in every process. (The
+    score was once summed in set order, which follows the hash seed, and ties flipped by one ulp.)"""
+    import subprocess
+    import sys
+
+    code = (
+        "from bot.highlight import best_sentence\n"
+        "text = 'Kazaa rivals closed after a legal campaign by Hollywood studios. Filler words here. "
+        "Hollywood studios said the legal campaign closed rival file-sharing websites.'\n"
+        "h = best_sentence(text, 0, 'Which file-sharing website closed because of the legal campaign by Hollywood studios?')\n"
+        "print(h.start, h.end)\n"
+    )
+    spans = {
+        subprocess.run([sys.executable, "-c", code], env={"PYTHONHASHSEED": str(seed)}, capture_output=True,
+                       text=True, check=True).stdout
+        for seed in range(8)
+    }
+    assert len(spans) == 1
