@@ -31,6 +31,8 @@ def min_score_for(model: str, configured: float) -> float:
 
 
 _NAME = re.compile(r"\b[A-Z]\w+")
+_NAMEISH = re.compile(r"\b(?:[A-Z]\w+|[a-z]+[A-Z]\w*)")
+_PINNED = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:[A-Z]\w*|[a-z]+[A-Z]\w*) \d+\b")  # years; "Xbox 360"
 
 
 def unknown_names(data: IndexData, question: str) -> list[str]:
@@ -51,6 +53,47 @@ def unknown_names(data: IndexData, question: str) -> list[str]:
         if stem(word.lower()) not in vocab:
             out.append(word)
     return out
+
+
+def question_names(data: IndexData, question: str) -> tuple[set[str], list[re.Pattern[str]]]:
+    """What a question pins its subject with: stems of its names (capitalised words past the
+    first, and words like "eBay"; not acronyms, which sources often spell out: "SEC", "the
+    Securities and Exchange Commission") and, as phrases, years and model numbers ("in 2006",
+    "Xbox 360")."""
+    if data.bm25 is None:
+        return set(), []
+    stem = data.bm25.stemmer.stemWord
+    names = {
+        stem(m.group().lower())
+        for m in _NAMEISH.finditer(question)
+        if m.start() > 0 and m.group().lower() not in STOPWORDS and not m.group().isupper()
+    }
+    phrases = [
+        re.compile(r"\b" + r"\W+".join(map(re.escape, m.group().split())) + r"\b", re.IGNORECASE)
+        for m in _PINNED.finditer(question)
+    ]
+    return names, phrases
+
+
+def names_apart(data: IndexData, question: str, docs: list[int]) -> bool:
+    """True when no one of these documents holds everything the question pins its subject with.
+
+    "How much did eBay pay for Skype?" finds an eBay article and a Skype article, each close in
+    cosine; neither answers, since no source puts the two together. "Who won Eurovision in 2006?"
+    finds the 2005 contest. Names are matched as stemmed words of the whole document (a passage
+    may say "he" or "the firm"), years and model numbers as phrases.
+    """
+    names, phrases = question_names(data, question)
+    if len(names) < 2:
+        names = set()  # one name holds nothing together (and may be a paraphrase: "Brits", "Britons")
+    if not names and not phrases:
+        return False
+    stem = data.bm25.stemmer.stemWords
+    for row in dict.fromkeys(docs):
+        text = data.documents[row]["text"]
+        if all(p.search(text) for p in phrases) and (not names or names <= set(stem(re.findall(r"\w+", text.lower())))):
+            return False
+    return True
 
 
 @dataclass
@@ -127,7 +170,8 @@ def compose(
 ) -> Answer:
     """Passages `offset..offset+top_k`; answered when one clears `min_score` (cosine), holds every
     content word of the question above `COVERED_MIN_SCORE`, or quotes the person a bare "what did
-    X say?" names; refused whenever the question names something no source mentions.
+    X say?" names; refused whenever the question names something no source mentions, or names
+    things (or a year, a model number) that no one of the passages' sources holds together.
 
     When answered, passages after the first that do not clear the bar themselves are left out:
     a weak tail would be presented as part of the answer. Quoted passages stay: they were
@@ -147,6 +191,8 @@ def compose(
         not use_threshold or best >= min_score or quoted_answer or any(covers(s) for s in window)
     )
     if answered and use_threshold and unknown_names(data, question):
+        answered = False
+    if answered and use_threshold and names_apart(data, question, [s.doc for s in window]):
         answered = False
     if answered and use_threshold:
         window = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]

@@ -107,3 +107,51 @@ def test_json_contract_fields(seed_sources, settings, embedder):
             assert key in p
         assert p["highlight"] is None or set(p["highlight"]) == {"start", "end"}
     assert d["passages"][0]["highlight"] is not None
+
+
+NEAR_MISS_CORPUS = {
+    "ebay.txt": "eBay profits soar\n\nOnline auction house eBay made a profit of $778m in 2004, up 76%, "
+    "on sales of $3.3bn. Chief executive Meg Whitman said listings had grown in every country.\n",
+    "skype.txt": "Skype users pass 20 million\n\nInternet phone firm Skype says more than 20 million people "
+    "have downloaded its free software, which lets them call each other over the net.\n",
+    "xbox.txt": "Microsoft plans next Xbox\n\nMicrosoft says its next Xbox games console will go on sale in "
+    "2005, and that the price will be announced closer to the launch.\n",
+}
+
+
+@pytest.fixture
+def near_miss_engine(isolated, settings, embedder):
+    folder = isolated / "sources"
+    folder.mkdir()
+    for name, text in NEAR_MISS_CORPUS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return Engine.open_or_build(settings, embedder)[0]
+
+
+def test_names_no_single_source_holds_together_mean_refusal(near_miss_engine):
+    """eBay and Skype are each in a source, never in the same one: "How much did eBay pay for Skype?"
+    is refused however close the two articles are; a question whose names share a source is not."""
+    from bot.answers import names_apart
+
+    data = near_miss_engine._data
+    every_doc = list(range(len(data.documents)))
+    assert names_apart(data, "How much did eBay pay to buy Skype?", every_doc)
+    assert not names_apart(data, "How much profit did eBay make under Meg Whitman?", every_doc)
+    assert not names_apart(data, "How many people use Skype?", every_doc)  # one name: nothing to hold together
+    assert not near_miss_engine.ask("How much did eBay pay to buy Skype?").answered
+    assert near_miss_engine.ask("How much did eBay pay to buy Skype?", use_threshold=False).passages
+    assert near_miss_engine.ask("How much profit did eBay make in 2004?").answered
+
+
+def test_years_and_model_numbers_must_be_in_the_source(near_miss_engine):
+    """A year or a model number pins the subject: the 2005 Xbox article does not answer for 2006
+    or for the "Xbox 360", though it is about the same console."""
+    from bot.answers import names_apart
+
+    data = near_miss_engine._data
+    every_doc = list(range(len(data.documents)))
+    assert names_apart(data, "When will the next Xbox go on sale in 2006?", every_doc)
+    assert names_apart(data, "How much will the Xbox 360 cost?", every_doc)
+    assert not names_apart(data, "When will the next Xbox go on sale in 2005?", every_doc)
+    assert not near_miss_engine.ask("How much will the Xbox 360 cost at launch?").answered
+    assert near_miss_engine.ask("When will Microsoft's next Xbox console go on sale?").answered
