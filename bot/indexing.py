@@ -137,6 +137,17 @@ def build_index(
         return report, data
 
 
+def _old_chunk_spans(old: store.IndexData | None) -> tuple[dict[str, int], list[list[tuple[int, int, bytes]]]]:
+    """Per source of the old index, its chunks' (start, end, hash) in order."""
+    if old is None:
+        return {}, []
+    spans: list[list[tuple[int, int, bytes]]] = [[] for _ in old.documents]
+    # numpy's S16 drops trailing NUL bytes: pad back to the 16-byte digest
+    for d, a, b, hh in zip(old.chunk_doc.tolist(), old.chunk_start.tolist(), old.chunk_end.tolist(), old.chunk_hash.tolist(), strict=True):
+        spans[d].append((a, b, bytes(hh).ljust(16, b"\0")))
+    return {d["source"]: i for i, d in enumerate(old.documents)}, spans
+
+
 def _assemble(
     settings: Settings,
     loaded: LoadedSources,
@@ -154,6 +165,8 @@ def _assemble(
     chunks: list[Chunk] = []
     chunk_doc: list[int] = []
     inputs: list[str] = []
+    known_hashes: list[bytes | None] = []  # None: hashed below
+    old_rows, old_spans = _old_chunk_spans(old)
     for doc in loaded.documents:
         h = doc_hash(doc)
         previous = old_docs.get(doc.source)
@@ -169,26 +182,37 @@ def _assemble(
             sha256=h,
             indexed_at=previous["indexed_at"] if previous and previous.get("sha256") == h else now,
         )
-        title_budget = model.count_tokens(doc.title[:TITLE_CHARS]) if doc.title else 0
-        doc_chunks = chunk_document(
-            doc,
-            settings.chunk_size,
-            settings.chunk_overlap,
-            count_tokens=model.count_tokens,
-            max_tokens=max(32, model.max_tokens - title_budget),
-        )
+        same = previous is not None and previous.get("sha256") == h and doc.source in old_rows
+        if same:
+            # Unchanged text, title, model and chunking (else `old` would be None): the old chunks
+            # are what chunking would give again. Re-chunking counted the tokens of every chunk of
+            # every source, most of the time of a one-article update.
+            assert old is not None
+            doc_chunks = [Chunk(doc.source, a, b, doc.text[a:b]) for a, b, _ in old_spans[old_rows[doc.source]]]
+            doc_hashes: list[bytes | None] = [hh for _, _, hh in old_spans[old_rows[doc.source]]]
+        else:
+            title_budget = model.count_tokens(doc.title[:TITLE_CHARS]) if doc.title else 0
+            doc_chunks = chunk_document(
+                doc,
+                settings.chunk_size,
+                settings.chunk_overlap,
+                count_tokens=model.count_tokens,
+                max_tokens=max(32, model.max_tokens - title_budget),
+            )
+            doc_hashes = [None] * len(doc_chunks)
         if not doc_chunks:
             continue
         row = len(documents)
         documents.append(record)
-        for c in doc_chunks:
+        for c, hh in zip(doc_chunks, doc_hashes, strict=True):
             chunks.append(c)
             chunk_doc.append(row)
             inputs.append(embed_input(c.text, doc.title))
+            known_hashes.append(hh)
     current = {d["source"] for d in documents}
     report.removed = sorted(s for s in old_docs if s not in current)
 
-    hashes = [chunk_hash(settings.model, text) for text in inputs]
+    hashes = [hh if hh is not None else chunk_hash(settings.model, t) for hh, t in zip(known_hashes, inputs, strict=True)]
     reuse: dict[bytes, int] = {}
     old_vectors = None
     if old is not None:
