@@ -78,7 +78,7 @@ def citebot_side(spec: dict[str, Any]) -> dict[str, Any]:
 
     for q in qs[:5]:
         engine.ask(q)
-    stages: dict[str, list[float]] = {"embed": [], "search": [], "compose": [], "render": [], "total": []}
+    stages: dict[str, list[float]] = {"embed": [], "search": [], "dense": [], "compose": [], "render": [], "total": []}
     for q in qs:
         t0 = time.perf_counter()
         answer = engine.ask(q)
@@ -89,6 +89,7 @@ def citebot_side(spec: dict[str, Any]) -> dict[str, Any]:
         tm = engine.last_timings
         stages["embed"].append(tm.embed)
         stages["search"].append(tm.search)
+        stages["dense"].append(tm.dense)
         stages["compose"].append(tm.compose)
         stages["render"].append((t2 - t1) * 1e3)
         stages["total"].append((t2 - t0) * 1e3)

@@ -50,6 +50,14 @@ def convex_scores(cosine: np.ndarray, bm25: np.ndarray, alpha: float | None = No
     return alpha * cosine.astype(np.float64) + (1.0 - alpha) * bm25.astype(np.float64) / top
 
 
+def dense_search(data: IndexData, query_vector: np.ndarray, depth: int = DEPTH) -> tuple[np.ndarray, np.ndarray]:
+    """The `depth` nearest chunks by cosine: ids and cosines, best first."""
+    q = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
+    scores, ids = data.dense.search(q, depth)
+    keep = ids[0] >= 0
+    return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+
+
 def retrieve(
     data: IndexData,
     query_vector: np.ndarray,
@@ -57,14 +65,14 @@ def retrieve(
     depth: int = DEPTH,
     hybrid: bool = True,
     fusion: str | None = None,
+    dense: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[Hit]:
-    """Candidates best first: the union of the dense and BM25 top `depth`, fused."""
+    """Candidates best first: the union of the dense and BM25 top `depth`, fused. `dense` is the
+    result of `dense_search` when the caller already has it (the engine times the two apart)."""
     if len(data) == 0:
         return []
     q = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
-    scores, ids = data.dense.search(q, depth)
-    keep = ids[0] >= 0
-    dense_ids, dense_cos = ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+    dense_ids, dense_cos = dense if dense is not None else dense_search(data, q[0], depth)
     if not hybrid or data.bm25 is None:
         hits = [Hit(i, c, c) for i, c in zip(dense_ids.tolist(), dense_cos.tolist(), strict=True)]
         return quotes_first(data, hits, question, q[0])

@@ -99,6 +99,16 @@ def test_ratios_and_direction_by_hand():
     assert "0.250" in text
 
 
+def test_dense_part_is_compared_with_langchains_dense_only_search():
+    """citebot's search stage does more than LangChain's (BM25, fusion, quotes): its dense part is
+    the like-for-like figure, set against LangChain's whole search."""
+    cb = {"warm_query_ms": {"search": {"p50": 0.6}, "dense": {"p50": 0.2}}}
+    lc = {"warm_query_ms": {"search": {"p50": 0.4}}}
+    r = ratios(cb, lc)
+    assert r["search p50, ms"]["ratio"] == 1.5 and not r["search p50, ms"]["citebot_ahead"]
+    assert r["dense part p50, ms"] == {"citebot": 0.2, "langchain": 0.4, "ratio": 0.5, "citebot_ahead": True}
+
+
 def test_burst_answers_every_question_through_the_gather_window(bench_run):
     """`bench burst` answers all concurrent questions in gathered batches and reports loop lag."""
     root, _, _ = bench_run

@@ -106,3 +106,10 @@ def test_backend_change_is_refused_by_ask_and_rebuilt_by_serve(seed_sources, tor
     assert report is not None and "backend changed" in (report.rebuilt_reason or "")
     assert report.reused_chunks == 0 and report.embedded_chunks == report.chunks > 0
     assert engine.ask("Who was arrested in Canada?").answered
+
+
+def test_ask_records_where_its_time_went(engine):
+    """Each stage of the last question is timed; the dense part is inside the search stage."""
+    engine.ask("Where was Huawei's CFO arrested?")
+    t = engine.last_timings
+    assert t.embed > 0 and t.compose > 0 and 0 < t.dense <= t.search
