@@ -83,6 +83,11 @@ class CitebotBot(commands.Bot):
     def __init__(self, settings: Settings, dsettings: DiscordSettings, engine: Engine | None = None) -> None:
         intents = discord.Intents.default()
         intents.message_content = True  # to read mention questions; a privileged intent
+        # citebot never joins voice: discord.py's "PyNaCl / davey is not installed, voice will NOT
+        # be supported" warnings at every start would only alarm a self-hoster reading the log.
+        discord.VoiceClient.warn_nacl = False
+        if hasattr(discord.VoiceClient, "warn_dave"):
+            discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
