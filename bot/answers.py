@@ -11,6 +11,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from .answer_types import asked_kind, holds_kind
 from .config import DEFAULT_MODEL
 from .highlight import STOPWORDS, best_sentence, terms
 from .quotes import asked_speaker, asks_only_speaker, quotes_by
@@ -195,7 +196,12 @@ def compose(
     if answered and use_threshold and names_apart(data, question, [s.doc for s in window]):
         answered = False
     if answered and use_threshold:
-        window = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]
+        shown = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]
+        kind = asked_kind(question)
+        if kind and not any(holds_kind(data.documents[s.doc]["text"][s.start : s.end], kind) for s in shown):
+            answered = False  # asked for a sum or a score, and no passage it would show holds one
+        else:
+            window = shown
     speaker = asked_speaker(question) if any(s.quoted for s in window) else None
     passages: list[Passage] = []
     for rank, span in enumerate(window, start=offset + 1):
