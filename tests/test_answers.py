@@ -157,28 +157,30 @@ def test_years_and_model_numbers_must_be_in_the_source(near_miss_engine):
     assert near_miss_engine.ask("When will Microsoft's next Xbox console go on sale?").answered
 
 
+SCORE_Q = "What was the final score in Britain's Davis Cup tie against Israel?"
+SUM_Q = "How much did Michael Mann pay Charles Evans Jr to settle the lawsuit?"
+
+
+def _write_tie_and_lawsuit(folder, tie: str, lawsuit: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / "tie.txt").write_text(
+        f"Davis Cup: Britain and Israel\n\nBritain's Davis Cup team {tie} in Tel Aviv. Captain Jeremy Bates "
+        "said his players were ready for the tie on clay.\n", encoding="utf-8")
+    (folder / "lawsuit.txt").write_text(
+        f"Director settles Aviator lawsuit\n\nDirector Michael Mann {lawsuit} the lawsuit brought by Charles "
+        "Evans Jr over The Aviator.\n", encoding="utf-8")
+
+
 def test_asked_sum_or_score_missing_from_every_passage_means_refusal(isolated, settings, embedder):
     """A preview of a match does not answer "what was the score?", nor a secret settlement "how much
     did he pay?"; the report with the score and the article with the sum do."""
-    folder = isolated / "sources"
-    folder.mkdir()
-    (folder / "preview.txt").write_text(
-        "Britain prepare for Israel Davis Cup tie\n\nBritain's Davis Cup team face Israel in Tel Aviv this "
-        "weekend. Captain Jeremy Bates said his players were ready for the tie on clay.\n", encoding="utf-8")
-    (folder / "settled.txt").write_text(
-        "Director settles Aviator lawsuit\n\nDirector Michael Mann has settled the lawsuit brought by Charles "
-        "Evans Jr over The Aviator. The terms of the settlement have remained secret.\n", encoding="utf-8")
+    _write_tie_and_lawsuit(isolated / "sources", "face Israel this weekend", "has settled, on secret terms,")
     engine = Engine.open_or_build(settings, embedder)[0]
-    assert not engine.ask("What was the final score in Britain's Davis Cup tie against Israel?").answered
-    assert not engine.ask("How much did Michael Mann pay Charles Evans Jr to settle the lawsuit?").answered
+    assert not engine.ask(SCORE_Q).answered
+    assert not engine.ask(SUM_Q).answered
     assert engine.ask("Who is Britain's Davis Cup captain for the Israel tie?").answered
 
-    (folder / "preview.txt").write_text(
-        "Britain beat Israel in Davis Cup tie\n\nBritain's Davis Cup team beat Israel 3-2 in Tel Aviv. Captain "
-        "Jeremy Bates said his players were ready for the tie on clay.\n", encoding="utf-8")
-    (folder / "settled.txt").write_text(
-        "Director settles Aviator lawsuit\n\nDirector Michael Mann has paid $1.2m to settle the lawsuit brought "
-        "by Charles Evans Jr over The Aviator.\n", encoding="utf-8")
+    _write_tie_and_lawsuit(isolated / "sources", "beat Israel 3-2", "has paid $1.2m to settle")
     engine.reindex()
-    assert engine.ask("What was the final score in Britain's Davis Cup tie against Israel?").answered
-    assert engine.ask("How much did Michael Mann pay Charles Evans Jr to settle the lawsuit?").answered
+    assert engine.ask(SCORE_Q).answered
+    assert engine.ask(SUM_Q).answered
