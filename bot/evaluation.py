@@ -193,20 +193,26 @@ def beir_metrics(rankings: dict[str, list[str]], qrels: dict[str, dict[str, int]
     }
 
 
-def passage_matches(item: QaItem, source: str, text: str) -> bool:
-    """Expected text (case- and spacing-insensitive) in a passage from the expected source."""
-    if item.source and not (source == item.source or source.endswith("/" + item.source.lstrip("/"))):
+def passage_matches(item: QaItem, source: str | tuple[str, ...], text: str) -> bool:
+    """Expected text (case- and spacing-insensitive) in a passage from the expected source. A
+    passage shown once for several identical sources (its `also_in`) is from each of them."""
+    sources = (source,) if isinstance(source, str) else source
+    wanted = item.source.lstrip("/") if item.source else None
+    if wanted and not any(s == wanted or s.endswith("/" + wanted) for s in sources):
         return False
     flat = " ".join(text.split()).casefold()
     return any(" ".join(e.split()).casefold() in flat for e in item.expect_any)
 
 
-def qa_metrics(results: list[tuple[QaItem, bool, list[tuple[str, str]]]]) -> dict[str, float]:
-    """`results`: (item, answered, [(source, text) of passages in rank order]) per question."""
+Shown = tuple[str | tuple[str, ...], str]  # (source, or the sources it is shown for; text) of a passage
+
+
+def qa_metrics(results: list[tuple[QaItem, bool, list[Shown]]]) -> dict[str, float]:
+    """`results`: (item, answered, [(source(s), text) of passages in rank order]) per question."""
     answerable = [(it, a, ps) for it, a, ps in results if it.answerable]
     unanswerable = [(it, a, ps) for it, a, ps in results if not it.answerable]
 
-    def first_hit(item: QaItem, passages: list[tuple[str, str]]) -> int | None:
+    def first_hit(item: QaItem, passages: list[Shown]) -> int | None:
         for i, (src, text) in enumerate(passages):
             if passage_matches(item, src, text):
                 return i + 1
@@ -243,7 +249,7 @@ def run_beir(engine: Any, beir: BeirSet, depth: int = 100) -> EvalReport:
 
 def run_qa(engine: Any, items: list[QaItem], top_k: int = 3) -> EvalReport:
     """Ask every question as a user would (threshold on) and check passages and refusals."""
-    results: list[tuple[QaItem, bool, list[tuple[str, str]]]] = []
+    results: list[tuple[QaItem, bool, list[Shown]]] = []
     misses: list[dict[str, Any]] = []
     answerable_scores: list[float] = []
     unanswerable_scores: list[float] = []
@@ -251,7 +257,7 @@ def run_qa(engine: Any, items: list[QaItem], top_k: int = 3) -> EvalReport:
     started = time.perf_counter()
     for item in items:
         answer = engine.ask(item.q, top_k)
-        passages = [(p.source, p.text) for p in answer.passages]
+        passages = [((p.source, *p.also_in), p.text) for p in answer.passages]
         results.append((item, answer.answered, passages))
         best = max((p.score for p in answer.passages), default=0.0)
         (answerable_scores if item.answerable else unanswerable_scores).append(best)
@@ -263,7 +269,7 @@ def run_qa(engine: Any, items: list[QaItem], top_k: int = 3) -> EvalReport:
                     "q": item.q,
                     "answerable": item.answerable,
                     "answered": answer.answered,
-                    "top": passages[0][0] if passages else None,
+                    "top": answer.passages[0].source if answer.passages else None,
                     "score": round(answer.passages[0].score, 4) if answer.passages else None,
                 }
             )

@@ -16,6 +16,7 @@ from bot.evaluation import (
     hit_at_k,
     mrr_at_k,
     ndcg_at_k,
+    passage_matches,
     qa_metrics,
     read_beir,
     read_qa,
@@ -61,6 +62,17 @@ def test_qa_metrics_rates():
     )
     assert m["hit@1"] == 0.5 and m["hit@3"] == 1.0 and m["mrr"] == 0.75
     assert m["false_refusal"] == 0.5 and m["false_answer"] == 1.0 and m["answered_correct@1"] == 0.5
+
+
+def test_passage_shown_for_identical_sources_counts_for_each():
+    """A syndicated copy shown once, with the expected article in its also_in, is a hit; a
+    passage from another source only is not."""
+    item = QaItem("q", ["arrested in Canada"], source="news/a.txt")
+    assert passage_matches(item, ("wire/copy.txt", "news/a.txt"), "Meng was arrested in Canada.")
+    assert passage_matches(item, "news/a.txt", "Meng was arrested in  CANADA.")
+    assert not passage_matches(item, ("wire/copy.txt",), "Meng was arrested in Canada.")
+    m = qa_metrics([(item, True, [(("b.txt",), "arrested in Canada"), (("b.txt", "news/a.txt"), "arrested in Canada")])])
+    assert m["hit@1"] == 0.0 and m["hit@3"] == 1.0
 
 
 def test_beir_metrics_missing_query_counts_zero():
