@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .answer_types import asked_kind, holds_kind
+from .answer_types import MONEY, asked_kind, holds_kind
 from .config import DEFAULT_MODEL
 from .highlight import STOPWORDS, best_sentence, terms
 from .quotes import asked_speaker, asks_only_speaker, quotes_by
@@ -30,6 +31,8 @@ COVERED_MIN_SCORE = 0.30
 def min_score_for(model: str, configured: float) -> float:
     return configured if configured > 0 else CALIBRATED_MIN_SCORE.get(model, FALLBACK_MIN_SCORE)
 
+
+NOT_CLOSE = "nothing in the sources is close enough to the question"  # the bar's refusal
 
 _NAME = re.compile(r"\b[A-Z]\w+")
 _NAMEISH = re.compile(r"\b(?:[A-Z]\w+|[a-z]+[A-Z]\w*)")
@@ -74,6 +77,29 @@ def question_names(data: IndexData, question: str) -> tuple[set[str], list[re.Pa
         for m in _PINNED.finditer(question)
     ]
     return names, phrases
+
+
+def pinned_words(question: str) -> list[str]:
+    """The words `names_apart` holds a question to, as the question spells them (for the reply)."""
+    kept = [
+        m
+        for m in _NAMEISH.finditer(question)
+        if m.start() > 0 and m.group().lower() not in STOPWORDS and not m.group().isupper()
+    ]
+    if len(kept) < 2:
+        kept = []
+    words: list[str] = []
+    for i, m in enumerate(kept):  # "Eurovision Song Contest" is one name to a reader
+        if i and question[kept[i - 1].end() : m.start()] == " ":
+            words[-1] += " " + m.group()
+        else:
+            words.append(m.group())
+    phrases = [m.group() for m in _PINNED.finditer(question)]
+    return list(dict.fromkeys(w for w in words if not any(w in p for p in phrases))) + phrases
+
+
+def _together(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def names_apart(data: IndexData, question: str, docs: list[int]) -> bool:
@@ -191,17 +217,13 @@ def compose(
     answered = bool(window) and (
         not use_threshold or best >= min_score or quoted_answer or any(covers(s) for s in window)
     )
-    if answered and use_threshold and unknown_names(data, question):
-        answered = False
-    if answered and use_threshold and names_apart(data, question, [s.doc for s in window]):
-        answered = False
+    refusal = None if answered else NOT_CLOSE
+    if window and use_threshold:
+        # the rules run even when the bar refuses: "no source mentions Brexit" tells more
+        refusal = _rule_refusal(data, question, window, min_score, covers, bar_refused=not answered)
+        answered = refusal is None
     if answered and use_threshold:
-        shown = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]
-        kind = asked_kind(question)
-        if kind and not any(holds_kind(data.documents[s.doc]["text"][s.start : s.end], kind) for s in shown):
-            answered = False  # asked for a sum or a score, and no passage it would show holds one
-        else:
-            window = shown
+        window = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]
     speaker = asked_speaker(question) if any(s.quoted for s in window) else None
     passages: list[Passage] = []
     for rank, span in enumerate(window, start=offset + 1):
@@ -225,4 +247,28 @@ def compose(
                 also_in=list(span.also_in),
             )
         )
-    return Answer(question, answered, passages, offset, has_more=len(spans) > offset + top_k)
+    return Answer(question, answered, passages, offset, has_more=len(spans) > offset + top_k, refusal=refusal)
+
+
+def _rule_refusal(
+    data: IndexData, question: str, window: list[_Span], min_score: float, covers: Callable[[_Span], bool],
+    bar_refused: bool,
+) -> str | None:
+    """Why a question is refused, or None: it names something no source mentions, names things no
+    one source holds together, its passages do not clear the bar (`bar_refused`), or it asks for a
+    sum or a score no passage it would show holds. The most telling reason comes first."""
+    unknown = unknown_names(data, question)
+    if unknown:
+        return f"no source mentions {_together(unknown)}"
+    if names_apart(data, question, [s.doc for s in window]):
+        pinned = pinned_words(question)
+        if len(pinned) == 1:
+            return f"no source mentions {pinned[0]}"
+        return f"no one source mentions {_together(pinned)} together"
+    if bar_refused:
+        return NOT_CLOSE
+    kind = asked_kind(question)
+    shown = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]
+    if kind and not any(holds_kind(data.documents[s.doc]["text"][s.start : s.end], kind) for s in shown):
+        return f"no passage gives {'a sum of money' if kind == MONEY else 'a score'}"
+    return None

@@ -156,11 +156,11 @@ def ask(
 def _print_answer(answer: Any) -> None:
     from rich.markup import escape
 
-    from .presentation import citation, highlighted
+    from .presentation import citation, highlighted, refusal_line
 
     console = _console()
     if not answer.answered:
-        console.print("Nothing in the sources answers that.")
+        console.print(refusal_line(answer, escape))
         if answer.passages:
             titles = list(dict.fromkeys(p.title or p.source for p in answer.passages))
             console.print("Closest I have: " + "; ".join(escape(t) for t in titles))

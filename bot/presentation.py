@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from .records import BuildReport, Passage
+from collections.abc import Callable
+
+from .answers import NOT_CLOSE
+from .records import Answer, BuildReport, Passage
+
+NO_ANSWER = "Nothing in the sources answers that"
+
+
+def refusal_line(answer: Answer, escape: Callable[[str], str] = str) -> str:
+    """"Nothing in the sources answers that", with the reason when a rule (not the bar) refused:
+    "...: no one source mentions eBay and Skype together." `escape` is the view's markup escape
+    (the reason quotes words of the question)."""
+    if answer.refusal and answer.refusal != NOT_CLOSE:
+        return f"{NO_ANSWER}: {escape(answer.refusal)}."
+    return f"{NO_ANSWER}."
 
 
 def citation(p: Passage) -> str:

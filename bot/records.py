@@ -86,11 +86,13 @@ class Answer:
     passages: list[Passage]
     offset: int = 0
     has_more: bool = False
+    refusal: str | None = None  # why it was refused, for the reader ("no source mentions Brexit")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answered": self.answered,
+            "refusal": self.refusal,
             "passages": [p.to_dict() for p in self.passages],
         }
 

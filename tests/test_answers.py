@@ -184,3 +184,16 @@ def test_asked_sum_or_score_missing_from_every_passage_means_refusal(isolated, s
     engine.reindex()
     assert engine.ask(SCORE_Q).answered
     assert engine.ask(SUM_Q).answered
+
+
+def test_refusals_say_why(near_miss_engine):
+    """Each refusal carries its reason; an answer carries none."""
+    from bot.answers import NOT_CLOSE
+
+    ask = near_miss_engine.ask
+    assert ask("How much did eBay pay to buy Skype?").refusal == "no one source mentions eBay and Skype together"
+    assert ask("How much will the Xbox 360 cost at launch?").refusal == "no source mentions Xbox 360"
+    assert ask("What did Meg Whitman say about Brexit?").refusal == "no source mentions Brexit"
+    assert ask("How do I bake banana bread?").refusal == NOT_CLOSE
+    answer = ask("How much profit did eBay make in 2004?")
+    assert answer.answered and answer.refusal is None and answer.to_dict()["refusal"] is None

@@ -71,7 +71,9 @@ def test_refusal_says_so(indexed):
     """An unanswerable question prints that nothing in the sources answers, with the closest titles."""
     result = citebot("ask", "How do I bake banana bread?")
     assert result.returncode == 0
-    assert result.stdout.startswith("Nothing in the sources answers that.")
+    assert result.stdout.startswith("Nothing in the sources answers that.\nClosest I have: ")
+    named = citebot("ask", "What did Pompeo say about Brexit?")
+    assert named.stdout.startswith("Nothing in the sources answers that: no source mentions Brexit.\n")
 
 
 @pytest.mark.parametrize(

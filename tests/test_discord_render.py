@@ -94,6 +94,15 @@ def test_no_answer_lists_nearest_titles():
     assert message.embeds == []
 
 
+def test_refusal_reason_is_shown_escaped():
+    """A rule's reason follows the refusal line, with the question's words escaped as markdown."""
+    answer = Answer("q", False, [passage(1, "x", title="Near one")], refusal="no source mentions *Bold* and __Under__")
+    message = render.answer_message(answer)
+    assert message.content.startswith("Nothing in the sources answers that: no source mentions \\*Bold\\* and \\_\\_Under\\_\\_.\n")
+    bar = Answer("q", False, [], refusal="nothing in the sources is close enough to the question")
+    assert render.answer_message(bar).content == "Nothing in the sources answers that."
+
+
 def test_sources_pages():
     """Twenty-five documents make three pages; out-of-range pages clamp to the last."""
     docs = [DocumentInfo(f"d{i}.txt", f"Doc {i}", None, 1, "") for i in range(25)]

@@ -17,6 +17,7 @@ import discord
 from discord.utils import escape_markdown
 
 from ..records import Answer, BuildReport, DocumentInfo, Passage
+from ..presentation import refusal_line
 
 CONTENT = 2000
 TITLE = 256
@@ -201,7 +202,7 @@ def answer_message(answer: Answer) -> Message:
 
 
 def no_answer_message(answer: Answer) -> Message:
-    text = "Nothing in the sources answers that."
+    text = refusal_line(answer, escape_markdown)
     if answer.passages:
         titles = list(dict.fromkeys(p.title or p.source for p in answer.passages))
         text += "\nClosest I have: " + "; ".join(escape_markdown(t) for t in titles)
