@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .answer_types import MONEY, asked_kind, holds_kind
@@ -59,19 +58,23 @@ def unknown_names(data: IndexData, question: str) -> list[str]:
     return out
 
 
+def _name_matches(question: str) -> list[re.Match[str]]:
+    """The names a question uses: capitalised words past the first, and words like "eBay"; not
+    acronyms, which sources often spell out ("SEC", "the Securities and Exchange Commission")."""
+    return [
+        m
+        for m in _NAMEISH.finditer(question)
+        if m.start() > 0 and m.group().lower() not in STOPWORDS and not m.group().isupper()
+    ]
+
+
 def question_names(data: IndexData, question: str) -> tuple[set[str], list[re.Pattern[str]]]:
-    """What a question pins its subject with: stems of its names (capitalised words past the
-    first, and words like "eBay"; not acronyms, which sources often spell out: "SEC", "the
-    Securities and Exchange Commission") and, as phrases, years and model numbers ("in 2006",
-    "Xbox 360")."""
+    """What a question pins its subject with: the stems of its names and, as phrases, years and
+    model numbers ("in 2006", "Xbox 360")."""
     if data.bm25 is None:
         return set(), []
     stem = data.bm25.stemmer.stemWord
-    names = {
-        stem(m.group().lower())
-        for m in _NAMEISH.finditer(question)
-        if m.start() > 0 and m.group().lower() not in STOPWORDS and not m.group().isupper()
-    }
+    names = {stem(m.group().lower()) for m in _name_matches(question)}
     phrases = [
         re.compile(r"\b" + r"\W+".join(map(re.escape, m.group().split())) + r"\b", re.IGNORECASE)
         for m in _PINNED.finditer(question)
@@ -81,11 +84,7 @@ def question_names(data: IndexData, question: str) -> tuple[set[str], list[re.Pa
 
 def pinned_words(question: str) -> list[str]:
     """The words `names_apart` holds a question to, as the question spells them (for the reply)."""
-    kept = [
-        m
-        for m in _NAMEISH.finditer(question)
-        if m.start() > 0 and m.group().lower() not in STOPWORDS and not m.group().isupper()
-    ]
+    kept = _name_matches(question)
     if len(kept) < 2:
         kept = []
     words: list[str] = []
@@ -219,11 +218,12 @@ def compose(
     )
     refusal = None if answered else NOT_CLOSE
     if window and use_threshold:
+        shown = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]
         # the rules run even when the bar refuses: "no source mentions Brexit" tells more
-        refusal = _rule_refusal(data, question, window, min_score, covers, bar_refused=not answered)
+        refusal = _rule_refusal(data, question, window, shown, bar_refused=not answered)
         answered = refusal is None
-    if answered and use_threshold:
-        window = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]
+        if answered:
+            window = shown
     speaker = asked_speaker(question) if any(s.quoted for s in window) else None
     passages: list[Passage] = []
     for rank, span in enumerate(window, start=offset + 1):
@@ -251,12 +251,12 @@ def compose(
 
 
 def _rule_refusal(
-    data: IndexData, question: str, window: list[_Span], min_score: float, covers: Callable[[_Span], bool],
-    bar_refused: bool,
+    data: IndexData, question: str, window: list[_Span], shown: list[_Span], bar_refused: bool
 ) -> str | None:
     """Why a question is refused, or None: it names something no source mentions, names things no
-    one source holds together, its passages do not clear the bar (`bar_refused`), or it asks for a
-    sum or a score no passage it would show holds. The most telling reason comes first."""
+    one source of the `window` holds together, its passages do not clear the bar (`bar_refused`),
+    or it asks for a sum or a score no passage it would show (`shown`) holds. The most telling
+    reason comes first."""
     unknown = unknown_names(data, question)
     if unknown:
         return f"no source mentions {_together(unknown)}"
@@ -268,7 +268,6 @@ def _rule_refusal(
     if bar_refused:
         return NOT_CLOSE
     kind = asked_kind(question)
-    shown = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]
     if kind and not any(holds_kind(data.documents[s.doc]["text"][s.start : s.end], kind) for s in shown):
         return f"no passage gives {'a sum of money' if kind == MONEY else 'a score'}"
     return None

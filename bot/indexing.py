@@ -137,14 +137,19 @@ def build_index(
         return report, data
 
 
+def _digest(stored: bytes) -> bytes:
+    """A chunk hash as stored in the index, back to its 16 bytes: numpy's S16 drops trailing NULs
+    (padding back keeps 1 hash in 256 from never being reused)."""
+    return bytes(stored).ljust(16, b"\0")
+
+
 def _old_chunk_spans(old: store.IndexData | None) -> tuple[dict[str, int], list[list[tuple[int, int, bytes]]]]:
     """Per source of the old index, its chunks' (start, end, hash) in order."""
     if old is None:
         return {}, []
     spans: list[list[tuple[int, int, bytes]]] = [[] for _ in old.documents]
-    # numpy's S16 drops trailing NUL bytes: pad back to the 16-byte digest
     for d, a, b, hh in zip(old.chunk_doc.tolist(), old.chunk_start.tolist(), old.chunk_end.tolist(), old.chunk_hash.tolist(), strict=True):
-        spans[d].append((a, b, bytes(hh).ljust(16, b"\0")))
+        spans[d].append((a, b, _digest(hh)))
     return {d["source"]: i for i, d in enumerate(old.documents)}, spans
 
 
@@ -217,8 +222,7 @@ def _assemble(
     old_vectors = None
     if old is not None:
         old_vectors = old.dense.vectors()
-        # numpy's S16 drops trailing NUL bytes: pad back, or 1 hash in 256 would never be reused
-        reuse = {bytes(h).ljust(16, b"\0"): i for i, h in enumerate(old.chunk_hash)}
+        reuse = {_digest(h): i for i, h in enumerate(old.chunk_hash)}
     todo: dict[bytes, int] = {}
     for i, h in enumerate(hashes):
         if h not in reuse and h not in todo:
