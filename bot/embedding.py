@@ -77,6 +77,15 @@ def default_cache_dir() -> Path:
     return Path(base) / "citebot"
 
 
+def _torch_missing(what: str) -> CitebotError:
+    """The slim Docker image has no torch: only the baked-in int8 export of the default model runs."""
+    return CitebotError(
+        f"{what} needs torch and sentence-transformers, which are not installed (the default Docker "
+        "image runs only the default model's built-in int8 export): build the image with "
+        "--build-arg WITH_TORCH=yes, or install citebot with ./setup.sh"
+    )
+
+
 def _progress_bar(total: int):  # type: ignore[no-untyped-def]
     from tqdm.auto import tqdm
 
@@ -90,8 +99,11 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, name: str = DEFAULT_MODEL) -> None:
         _quiet_env(name)
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+        except ImportError:
+            raise _torch_missing("CITEBOT_BACKEND=torch") from None
 
         hf_logging.disable_progress_bar()
 
@@ -203,8 +215,11 @@ def _read_json(path: Path, default):  # type: ignore[no-untyped-def]
 
 def _export_fp32(layout: _ModelLayout, target: Path) -> None:
     """torch.onnx.export of transformer + pooling + normalize, dynamic batch and sequence axes."""
-    import torch
-    from transformers import AutoModel
+    try:
+        import torch
+        from transformers import AutoModel
+    except ImportError:
+        raise _torch_missing(f"exporting {str(layout.path)!r} to ONNX (once per model and backend)") from None
 
     model = AutoModel.from_pretrained(str(layout.path)).eval()
     cls_pooling = layout.pooling == "cls"

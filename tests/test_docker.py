@@ -162,7 +162,7 @@ def test_dockerignore_is_an_allowlist() -> None:
     ]
     assert patterns[0] == "*"
     included = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
-    assert included <= {"pyproject.toml", "README.md", "bot", ".docker-build/wheels/*.whl"}, included
+    assert included <= {"pyproject.toml", "README.md", "bot", "docker/slim_venv.py", ".docker-build/wheels/*.whl"}, included
 
 
 def test_compose_file_reads_token_from_env_file_and_backs_off() -> None:
@@ -231,17 +231,61 @@ def _run(built: Built, *args: str, timeout: float = 600, check: bool = True) -> 
 
 
 @pytest.mark.docker
-def test_image_is_cpu_only_non_root_and_has_no_compiler(built: Built) -> None:
-    """The image runs as uid 10001, holds the CPU build of torch, no C compiler and no build leftovers,
-    and carries the default backend's int8 export (read-only: nothing is exported at start)."""
+def test_image_is_torch_free_non_root_and_has_no_compiler(built: Built) -> None:
+    """The default image runs as uid 10001 without torch (only the export needed it), with no C
+    compiler and no build leftovers, and carries the default backend's int8 export, read-only."""
     script = (
         "id -u; for c in gcc cc c++ g++ clang make; do command -v $c || true; done; "
-        "python -c 'import torch; print(\"cuda\", torch.version.cuda)'; echo tmp $(ls -A /tmp | wc -l); "
+        "python -c 'import importlib.util as u; print(*(f\"{m} {u.find_spec(m) is not None}\" for m in "
+        "(\"torch\", \"sentence_transformers\", \"transformers\", \"onnxruntime\", \"tokenizers\")), sep=\"; \")'; "
+        "echo tmp $(ls -A /tmp | wc -l); "
         "echo export $(ls /opt/citebot-cache/onnx/*/); test -w /opt/citebot-cache || echo read-only"
     )
     done = _run(built, "run", "--rm", "--network=none", "--entrypoint", "sh", built.build.tag, "-c", script)
     lines = done.stdout.split("\n")
-    assert lines[:5] == ["10001", "cuda None", "tmp 0", "export model-int8.onnx", "read-only"], done.stdout
+    assert lines[:5] == [
+        "10001",
+        "torch False; sentence_transformers False; transformers False; onnxruntime True; tokenizers True",
+        "tmp 0",
+        "export model-int8.onnx",
+        "read-only",
+    ], done.stdout
+    assert built.build.size_bytes < 1.2e9, "the default image grew past 1.2 GB: did torch get back in?"
+
+
+@pytest.mark.docker
+def test_torch_backend_in_the_default_image_says_how_to_get_it(built: Built, sources: Path, tmp_path: Path) -> None:
+    """Another backend (or model) needs torch: one line naming the build argument, exit 2."""
+    index = _volume(tmp_path, "index")
+    mounts = ["-v", f"{sources}:/data/sources:ro", "-v", f"{index}:/data/index"]
+    done = _run(
+        built, "run", "--rm", "--network=none", "-e", "CITEBOT_BACKEND=torch", *mounts, built.build.tag,
+        "ask", "What did Pompeo say?", check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "--build-arg WITH_TORCH=yes" in done.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.docker
+def test_with_torch_image_runs_the_torch_backend(built: Built, sources: Path, tmp_path: Path) -> None:
+    """WITH_TORCH=yes keeps the CPU build of torch, so CITEBOT_BACKEND=torch answers (same layers
+    up to the venv: only the final stage is built again)."""
+    torch_build = harness.build_image(built.engine, "citebot:test-torch", "WITH_TORCH=yes")
+    assert torch_build.size_bytes > built.build.size_bytes + 300e6
+    index = _volume(tmp_path, "index")
+    mounts = ["-v", f"{sources}:/data/sources:ro", "-v", f"{index}:/data/index"]
+    done = _run(
+        built, "run", "--rm", "--network=none", "--entrypoint", "python", torch_build.tag,
+        "-c", "import torch; print('cuda', torch.version.cuda)",
+    )
+    assert done.stdout.strip() == "cuda None"
+    done = _run(
+        built, "run", "--rm", "--network=none", "-e", "CITEBOT_BACKEND=torch", *mounts, torch_build.tag,
+        "ask", "What did Pompeo say?", "--json",
+    )
+    answer = json.loads(done.stdout)
+    assert answer["answered"] and "Pompeo" in answer["passages"][0]["text"], answer
 
 
 @pytest.mark.docker
@@ -288,7 +332,8 @@ def test_build_context_leaves_out_git_index_env_and_tests(built: Built) -> None:
     _run(built, "rmi", "citebot-context-probe")
     top = {p.split("/")[2] for p in listed if p.count("/") >= 2}
     assert {"bot", "pyproject.toml", "README.md"} <= top
-    assert top <= {"bot", "pyproject.toml", "README.md", ".docker-build"}, top
+    assert top <= {"bot", "pyproject.toml", "README.md", "docker", ".docker-build"}, top
+    assert [p for p in listed if p.startswith("/ctx/docker/")] == ["/ctx/docker/slim_venv.py"]
     assert not any("__pycache__" in p for p in listed)
 
 

@@ -315,14 +315,16 @@ def _image_id(engine: Engine, ref: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def build_image(engine: Engine, tag: str = "citebot:test") -> Build:
+def build_image(engine: Engine, tag: str = "citebot:test", *build_args: str) -> Build:
     """Build the repository's Dockerfile with the local CPU wheel; time it and read its size.
 
     The build stage is tagged too (`<tag>-build`), so its layers stay cached for the next run;
     the images a rebuild replaces are removed, so the cache does not grow with every change.
+    `build_args` ("NAME=value") are passed to both builds.
     """
     stage_torch_wheel()
-    tags = {f"{tag}-build": ["--target", "build"], tag: []}
+    args = [a for arg in build_args for a in ("--build-arg", arg)]
+    tags = {f"{tag}-build": [*args, "--target", "build"], tag: args}
     old = {t: _image_id(engine, t) for t in tags}
     log = engine.root / "build.log"
     start = time.monotonic()
