@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .answer_types import MONEY, asked_kind, holds_kind
 from .config import DEFAULT_MODEL
 from .highlight import STOPWORDS, best_sentence, terms
-from .quotes import asked_speaker, asks_only_speaker, quotes_by
+from .quotes import asked_speaker, asks_only_speaker, gives_words_of, is_named_person, quotes_by
 from .records import Answer, Highlight, Passage
 from .retrieval import Hit
 from .store import IndexData
@@ -255,8 +255,9 @@ def _rule_refusal(
 ) -> str | None:
     """Why a question is refused, or None: it names something no source mentions, names things no
     one source of the `window` holds together, its passages do not clear the bar (`bar_refused`),
-    or it asks for a sum or a score no passage it would show (`shown`) holds. The most telling
-    reason comes first."""
+    it asks for a sum or a score no passage it would show (`shown`) holds, or it asks what a named
+    person said and no shown passage gives their words, quoted or reported (a role such as "the
+    Gartner analyst" is exempt: passages name it too many ways). The most telling reason comes first."""
     unknown = unknown_names(data, question)
     if unknown:
         return f"no source mentions {_together(unknown)}"
@@ -270,4 +271,9 @@ def _rule_refusal(
     kind = asked_kind(question)
     if kind and not any(holds_kind(data.documents[s.doc]["text"][s.start : s.end], kind) for s in shown):
         return f"no passage gives {'a sum of money' if kind == MONEY else 'a score'}"
+    who = asked_speaker(question)
+    if who and is_named_person(who) and not any(
+        gives_words_of(data.documents[s.doc]["text"], who, s.start, s.end) for s in shown
+    ):
+        return f"no passage gives what {who} said"
     return None

@@ -207,7 +207,10 @@ def find_quotes(text: str) -> tuple[Quote, ...]:
         if speaker is None and not forward:
             speaker = _speaker_after(tail) if tail.lstrip()[:1].islower() else None
         if speaker in PRONOUNS:  # "he added": the last named speaker, up to two paragraphs back
-            speaker = last_named[0] if last_named and para - last_named[1] <= 2 else _main_person(text[:s])
+            if last_named and para - last_named[1] <= 2:
+                speaker = last_named[0]
+            else:  # else who said something earlier in this paragraph ("Mr X said ...") or the main person
+                speaker = _reported_speaker(text[starts[para] : s]) or _main_person(text[:s])
         elif speaker is None:  # an unattributed quote continues the previous speaker
             speaker = last_named[0] if last_named and para - last_named[1] <= 1 else None
         if speaker is not None:
@@ -275,3 +278,111 @@ def quotes_by(text: str, asked: str, start: int = 0, end: int | None = None) -> 
     """Quotes by `asked` that overlap `text[start:end]`."""
     end = len(text) if end is None else end
     return [q for q in find_quotes(text) if q.start < end and q.end > start and same_person(asked, q.speaker)]
+
+
+# Verbs that put someone's words or views in a sentence without quotation marks ("Mr Brown said the
+# plan would fail", "Winer thinks its power lies in..."); "called" and the like are left out: they
+# are as often something done to a person ("Petrov was called up") as something said.
+VIEW_VERBS = SPEECH_VERBS | frozenset("think thinks thought feels felt hopes hoped expects expected".split())
+_PASSIVE = frozenset("was were be been being is are".split())
+# Words that may stand between a subject and its verb: "Brown also said", "Brown has since argued".
+_BETWEEN = frozenset("also has had have later then reportedly previously again since once still has".split())
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"”’']?|$)")
+
+
+def _name_back(tokens: list[str], j: int) -> str | None:
+    """The run of capitalised words ending at token `j` ("Gordon Brown", "Mr Brown"), if any."""
+    words: list[str] = []
+    while j >= 0 and tokens[j][:1].isupper() and tokens[j].lower() not in NOT_NAMES - TITLES:
+        words.insert(0, tokens[j])
+        j -= 1
+    return " ".join(words) or None
+
+
+def _name_ahead(tokens: list[str], k: int) -> str | None:
+    words: list[str] = []
+    while k < len(tokens) and tokens[k][:1].isupper():
+        words.append(tokens[k])
+        k += 1
+    return " ".join(words) or None
+
+
+def view_subjects(sentence: str) -> list[str]:
+    """Who a sentence says said or thought something: the name (or he/she) right before a speech or
+    view verb, right after it ("said Mr Brown"), or after "according to". Passives are skipped."""
+    tokens = _TOKEN.findall(sentence)
+    low = [t.lower() for t in tokens]
+    out: list[str] = []
+    for i, word in enumerate(low):
+        if word == "according" and low[i + 1 : i + 2] == ["to"]:
+            k = i + 2 + (low[i + 2 : i + 3] in (["the"],))
+            name = _name_ahead(tokens, k)
+            out += [name] if name else []
+            continue
+        if word not in VIEW_VERBS or (i and low[i - 1] in _PASSIVE):
+            continue
+        j = i - 1
+        while j >= 0 and low[j] in _BETWEEN:
+            j -= 1
+        if j >= 0 and low[j] in PRONOUNS:
+            out.append(low[j])
+        elif j >= 0 and (name := _name_back(tokens, j)):
+            out.append(name)
+        elif name := _name_ahead(tokens, i + 1):
+            out.append(name)
+        elif name := _leading_subject(tokens, i):
+            out.append(name)
+    return out
+
+
+_OPENERS = frozenset("but and however meanwhile yet so the".split())
+
+
+def _leading_subject(tokens: list[str], verb: int) -> str | None:
+    """The name that opens a sentence and is the subject of a later verb: "Hans Reckers, a board
+    member of the Bundesbank, said...", "The Reporters Without Borders group said..."."""
+    k = 0
+    while k < verb and (tokens[k].lower() in _OPENERS or tokens[k] == ","):
+        k += 1
+    name = _name_ahead(tokens, k)
+    if not name:
+        return None
+    after = k + len(name.split())
+    if after < verb and tokens[after] == ",":  # an apposition up to the verb
+        return name
+    between = tokens[after:verb]
+    if len(between) <= 2 and all(t[:1].islower() and t.lower() not in VIEW_VERBS for t in between):
+        return name  # "the ... group said", "Microsoft chief said"
+    return None
+
+
+def _reported_speaker(paragraph: str) -> str | None:
+    """The last person named as saying something, without quotation marks, in `paragraph`."""
+    named = [w for sentence in _SENTENCE.findall(paragraph) for w in view_subjects(sentence) if w not in PRONOUNS]
+    return named[-1] if named else None
+
+
+def gives_words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether `text[start:end]` gives what `asked` said or thinks: a quote attributed to them, or
+    reported speech with them as the subject ("Mr Brown said the plan would fail", "according to
+    Brown", or "He thinks..." right after a sentence naming them in the same paragraph)."""
+    end = len(text) if end is None else end
+    if quotes_by(text, asked, start, end):
+        return True
+    surname = re.compile(rf"\b{re.escape(_key(asked.split()[-1]))}\b", re.IGNORECASE)
+    para_start = text.rfind("\n", 0, start) + 1
+    for para in text[para_start:end].split("\n"):
+        named_last = False  # the previous sentence of this paragraph names the asked person
+        for sentence in _SENTENCE.findall(para):
+            for who in view_subjects(sentence):
+                if who in PRONOUNS and named_last or same_person(asked, who):
+                    return True
+            subjects_pronoun = sentence.lstrip(" \"“").startswith(("He ", "She "))
+            named_last = bool(surname.search(sentence)) or (named_last and subjects_pronoun)
+    return False
+
+
+def is_named_person(asked: str) -> bool:
+    """ "Rinat Akhmetov", "Microsoft": a name. "Sal Oppenheim analyst", "BT's futurologist": a role,
+    whose words a passage gives under many descriptions, so no test on them is fair."""
+    return all(w[:1].isupper() for w in asked.split())

@@ -186,6 +186,26 @@ def test_asked_sum_or_score_missing_from_every_passage_means_refusal(isolated, s
     assert engine.ask(SUM_Q).answered
 
 
+def test_say_question_needs_the_person_s_words_in_a_passage(isolated, settings, embedder):
+    """Akhmetov is in the article, but only others speak: "what did Akhmetov say?" is refused with
+    its reason; the official's reported words and the analyst (a role) are answered."""
+    folder = isolated / "sources"
+    folder.mkdir()
+    (folder / "steel.txt").write_text(
+        "Ukraine court rules steel sale illegal\n\nA court in Kiev has ruled that the sale of the "
+        "Krivorizhstal steel mill to Rinat Akhmetov was illegal. Officials at the state property fund "
+        "said the mill would be sold again at auction. Viktor Pinchuk, who bought it with Mr Akhmetov, "
+        "said the ruling was political. An analyst at Renaissance Capital said investors would be wary.\n",
+        encoding="utf-8",
+    )
+    engine = Engine.open_or_build(settings, embedder)[0]
+    refused = engine.ask("What did Rinat Akhmetov say about the court ruling on the Krivorizhstal sale?")
+    assert not refused.answered
+    assert refused.refusal == "no passage gives what Rinat Akhmetov said"
+    assert engine.ask("What did Viktor Pinchuk say about the court ruling on the Krivorizhstal sale?").answered
+    assert engine.ask("What did the Renaissance Capital analyst say about investors in Krivorizhstal?").answered
+
+
 def test_refusals_say_why(near_miss_engine):
     """Each refusal carries its reason; an answer carries none."""
     from bot.answers import NOT_CLOSE

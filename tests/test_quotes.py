@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.quotes import asked_speaker, asks_only_speaker, find_quotes, quote_spans, quotes_by, same_person
+from bot.quotes import (
+    asked_speaker,
+    asks_only_speaker,
+    find_quotes,
+    gives_words_of,
+    is_named_person,
+    quote_spans,
+    quotes_by,
+    same_person,
+    view_subjects,
+)
 
 
 def speakers(text: str) -> list[tuple[str, str | None]]:
@@ -125,3 +135,45 @@ def test_quotes_by_limits_to_span():
 def test_asks_only_speaker(question, only):
     """A bare "what did X say?" (no topic) is answered by X's quotes alone."""
     assert asks_only_speaker(question) is only
+
+
+@pytest.mark.parametrize(
+    "sentence, subjects",
+    [
+        ("Mr Brown said the plan would fail.", ["Mr Brown"]),
+        ("The plan will fail, said Gordon Brown.", ["Gordon Brown"]),
+        ("Brown has since argued that taxes must rise.", ["Brown"]),
+        ("He thinks its power lies elsewhere.", ["he"]),
+        ("Hans Reckers, a board member of the Bundesbank, said trading should stay.", ["Hans Reckers"]),
+        ("The Reporters Without Borders group said the site was blocked.", ["Reporters Without Borders"]),
+        ("According to Mr Smith, sales fell.", ["Mr Smith"]),
+        # done to them, or about them: not their words
+        ("Petrov was told he would start.", []),
+        ("Martin O'Neill hopes to block Stilian Petrov's call-up.", ["Martin O'Neill"]),
+        ('"His name is no longer enough," said Le Figaro of Depardieu.', ["Le Figaro"]),
+    ],
+)
+def test_view_subjects(sentence, subjects):
+    assert view_subjects(sentence) == subjects
+
+
+def test_gives_words_of_quotes_reported_speech_and_pronouns():
+    text = (
+        "Spark shortlisted\n\n"
+        "Muriel Spark is on the shortlist, the judges said. Ian McEwan said he was delighted.\n\n"
+        "Rinat Akhmetov bought the plant in 2004. He later sold shares. Officials said the sale was illegal.\n\n"
+        "Dave Winer is doubtful. He thinks podcasting will stay a niche.\n\n"
+        'Mr Serwotka, the union leader, said there should be a strike. "We will not back down," he added.\n'
+    )
+    assert not gives_words_of(text, "Muriel Spark")  # named beside a speech verb, not its subject
+    assert gives_words_of(text, "Ian McEwan")
+    assert not gives_words_of(text, "Rinat Akhmetov")  # his acts, others' words
+    assert gives_words_of(text, "Dave Winer")  # "He thinks" right after the sentence naming him
+    assert gives_words_of(text, "Mark Serwotka")
+    para = text.index("Dave Winer")
+    assert not gives_words_of(text, "Mark Serwotka", 0, para)  # only the span asked about counts
+
+
+def test_is_named_person():
+    assert is_named_person("Rinat Akhmetov") and is_named_person("Microsoft")
+    assert not is_named_person("Sal Oppenheim analyst") and not is_named_person("BT's futurologist")
