@@ -12,6 +12,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from .answer_types import MONEY, asked_kind, holds_kind
+from .casing import truecase
 from .config import DEFAULT_MODEL
 from .highlight import STOPWORDS, best_sentence, terms
 from .quotes import asked_speaker, asks_only_speaker, gives_words_of, is_named_person, quotes_by
@@ -220,7 +221,8 @@ def compose(
     if window and use_threshold:
         shown = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]
         # the rules run even when the bar refuses: "no source mentions Brexit" tells more
-        refusal = _rule_refusal(data, question, window, shown, bar_refused=not answered)
+        # the rules find names by their capitals: "what did gordon brown say" is read as the sources spell it
+        refusal = _rule_refusal(data, truecase(data, question), window, shown, bar_refused=not answered)
         answered = refusal is None
         if answered:
             window = shown

@@ -385,4 +385,4 @@ def gives_words_of(text: str, asked: str, start: int = 0, end: int | None = None
 def is_named_person(asked: str) -> bool:
     """ "Rinat Akhmetov", "Microsoft": a name. "Sal Oppenheim analyst", "BT's futurologist": a role,
     whose words a passage gives under many descriptions, so no test on them is fair."""
-    return all(w[:1].isupper() for w in asked.split())
+    return all(any(c.isupper() for c in w) for w in asked.split())  # "eBay" is a name too

@@ -46,6 +46,7 @@ class IndexData:
     bm25: Bm25Index | None = None
     path: Path | None = None
     doc_rows: dict[str, int] = field(default_factory=dict)
+    word_forms: dict[str, str] = field(default_factory=dict)  # casing.truecase's memo: word -> spelling
 
     def __post_init__(self) -> None:
         self.doc_rows = {d["source"]: i for i, d in enumerate(self.documents)}
