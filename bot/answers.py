@@ -36,7 +36,8 @@ NOT_CLOSE = "nothing in the sources is close enough to the question"  # the bar'
 
 _NAME = re.compile(r"\b[A-Z]\w+")
 _NAMEISH = re.compile(r"\b(?:[A-Z]\w+|[a-z]+[A-Z]\w*)")
-_PINNED = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:[A-Z]\w*|[a-z]+[A-Z]\w*) \d+\b")  # years; "Xbox 360"
+# years; model numbers ("Xbox 360"), not scores ("Spurs 5-4")
+_PINNED = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:[A-Z]\w*|[a-z]+[A-Z]\w*) \d+\b(?![-–/:.,]\d)")
 
 
 def unknown_names(data: IndexData, question: str) -> list[str]:

@@ -148,6 +148,8 @@ def _speaker_after(tail: str) -> str | None:
     if v is None:
         return None
     before, after = tokens[:v], tokens[v + 1 :]
+    if tokens and tokens[0] != "," and (lead := _leading_subject(tokens, v)):
+        return lead  # `," Vincent Koen, a senior economist with the OECD, told the BBC`
     if any(t[:1].islower() and t.lower() not in LINKING and t.lower() not in PRONOUNS for t in before):
         return None  # `", while the Tories said it` is another clause, not an attribution
     if before and before[-1].lower() in PRONOUNS:

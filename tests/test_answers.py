@@ -146,12 +146,13 @@ def test_names_no_single_source_holds_together_mean_refusal(near_miss_engine):
 def test_years_and_model_numbers_must_be_in_the_source(near_miss_engine):
     """A year or a model number pins the subject: the 2005 Xbox article does not answer for 2006
     or for the "Xbox 360", though it is about the same console."""
-    from bot.answers import names_apart
+    from bot.answers import names_apart, pinned_words
 
     data = near_miss_engine._data
     every_doc = list(range(len(data.documents)))
     assert names_apart(data, "When will the next Xbox go on sale in 2006?", every_doc)
     assert names_apart(data, "How much will the Xbox 360 cost?", every_doc)
+    assert pinned_words("What did Mourinho say about Arsenal beating Spurs 5-4?") == ["Mourinho", "Arsenal", "Spurs"]
     assert not names_apart(data, "When will the next Xbox go on sale in 2005?", every_doc)
     assert not near_miss_engine.ask("How much will the Xbox 360 cost at launch?").answered
     assert near_miss_engine.ask("When will Microsoft's next Xbox console go on sale?").answered

@@ -70,6 +70,16 @@ def test_role_before_name_and_appositive():
     assert [s for _, s in speakers(text)] == ["Theresa May", "David Frost"]
 
 
+def test_appositive_speaker_after_the_quote():
+    """`," Vincent Koen, a senior economist with the OECD, told the BBC` is Koen's, not the previous
+    speaker's; `", while the Tories said it` stays another clause."""
+    text = (
+        'Jean-Philippe Cotis said: "Growth will pick up."\n'
+        '"The oil shock is not enormous," Vincent Koen, a senior economist with the OECD, told the BBC.\n'
+    )
+    assert [s for _, s in speakers(text)] == ["Jean-Philippe Cotis", "Vincent Koen"]
+
+
 def test_other_clause_after_quote_is_not_attribution():
     """`"desperate", while the Lib Dems said ...` does not make the Lib Dems the speaker of that word."""
     text = 'The Tories dismissed the plan as "desperate", while the Liberal Democrats said it was misdirected.'
