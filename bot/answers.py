@@ -15,7 +15,7 @@ from .answer_types import MONEY, asked_kind, holds_kind
 from .casing import truecase
 from .config import DEFAULT_MODEL
 from .highlight import STOPWORDS, best_sentence, terms
-from .quotes import asked_speaker, asks_only_speaker, gives_words_of, is_named_person, quotes_by
+from .quotes import asked_speaker, asked_topic, asks_only_speaker, quotes_by, speaker_name, words_of
 from .records import Answer, Highlight, Passage
 from .retrieval import Hit
 from .store import IndexData
@@ -274,9 +274,22 @@ def _rule_refusal(
     kind = asked_kind(question)
     if kind and not any(holds_kind(data.documents[s.doc]["text"][s.start : s.end], kind) for s in shown):
         return f"no passage gives {'a sum of money' if kind == MONEY else 'a score'}"
-    who = asked_speaker(question)
-    if who and is_named_person(who) and not any(
-        gives_words_of(data.documents[s.doc]["text"], who, s.start, s.end) for s in shown
-    ):
-        return f"no passage gives what {who} said"
+    return _say_refusal(data, question, shown)
+
+
+def _say_refusal(data: IndexData, question: str, shown: list[_Span]) -> str | None:
+    """ "What did <named person> say (about Y)?" needs a shown passage giving their words, and, when
+    a topic is asked, one of those paragraphs sharing a content word with it: Betty Boothroyd
+    speaking about her career does not answer what she said about ID cards."""
+    asked = asked_speaker(question)
+    person = speaker_name(asked) if asked else None
+    if person is None:
+        return None
+    said = [p for s in shown for p in words_of(data.documents[s.doc]["text"], person, s.start, s.end)]
+    if not said:
+        return f"no passage gives what {person} said"
+    topic = asked_topic(question, asked)
+    wanted = terms(topic) - terms(person) if topic else set()
+    if wanted and not any(wanted & terms(p) for p in said):
+        return f"no passage gives what {person} said about {topic}"
     return None

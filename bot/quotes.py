@@ -364,27 +364,63 @@ def _reported_speaker(paragraph: str) -> str | None:
     return named[-1] if named else None
 
 
-def gives_words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> bool:
-    """Whether `text[start:end]` gives what `asked` said or thinks: a quote attributed to them, or
-    reported speech with them as the subject ("Mr Brown said the plan would fail", "according to
-    Brown", or "He thinks..." right after a sentence naming them in the same paragraph)."""
+def _paragraph_around(text: str, start: int, end: int) -> tuple[int, int]:
+    left = text.rfind("\n", 0, start) + 1
+    right = text.find("\n", end)
+    return left, len(text) if right < 0 else right
+
+
+def words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> list[str]:
+    """The paragraphs overlapping `text[start:end]` that give what `asked` said or thinks: a quote
+    attributed to them, or reported speech with them as the subject ("Mr Brown said the plan would
+    fail", "according to Brown", or "He thinks..." right after a sentence naming them)."""
     end = len(text) if end is None else end
-    if quotes_by(text, asked, start, end):
-        return True
+    spans = {_paragraph_around(text, q.start, q.end) for q in quotes_by(text, asked, start, end)}
     surname = re.compile(rf"\b{re.escape(_key(asked.split()[-1]))}\b", re.IGNORECASE)
-    para_start = text.rfind("\n", 0, start) + 1
-    for para in text[para_start:end].split("\n"):
+    left, _ = _paragraph_around(text, start, start)
+    for m in re.finditer(r"[^\n]+", text[left:end]):
         named_last = False  # the previous sentence of this paragraph names the asked person
-        for sentence in _SENTENCE.findall(para):
-            for who in view_subjects(sentence):
-                if who in PRONOUNS and named_last or same_person(asked, who):
-                    return True
+        for sentence in _SENTENCE.findall(m.group()):
+            if any(who in PRONOUNS and named_last or same_person(asked, who) for who in view_subjects(sentence)):
+                spans.add(_paragraph_around(text, left + m.start(), left + m.start()))
+                break
             subjects_pronoun = sentence.lstrip(" \"“").startswith(("He ", "She "))
             named_last = bool(surname.search(sentence)) or (named_last and subjects_pronoun)
-    return False
+    return [text[a:b] for a, b in sorted(spans)]
+
+
+def gives_words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> bool:
+    return bool(words_of(text, asked, start, end))
 
 
 def is_named_person(asked: str) -> bool:
     """ "Rinat Akhmetov", "Microsoft": a name. "Sal Oppenheim analyst", "BT's futurologist": a role,
     whose words a passage gives under many descriptions, so no test on them is fair."""
     return all(any(c.isupper() for c in w) for w in asked.split())  # "eBay" is a name too
+
+
+def speaker_name(asked: str) -> str | None:
+    """The name in an asked speaker: all of "Rinat Akhmetov", "Keith Haslam" of "Mansfield chairman
+    Keith Haslam"; None for a role ("BT's futurologist") or an "of"/"from" phrase ("the director of
+    Godzilla", "Pan Yue from SEPA": the name there may not be the speaker)."""
+    if is_named_person(asked):
+        return asked
+    words = asked.split()
+    run: list[str] = []
+    while words and any(c.isupper() for c in words[-1]):
+        run.insert(0, words.pop())
+    if not run or not words or words[-1].lower() in PREPOSITIONS:
+        return None
+    return " ".join(run)
+
+
+_TOPIC = re.compile(r"\b(?:about|on|regarding|over|of|after|when|concerning|following)\b\s*(.*)$", re.IGNORECASE)
+
+
+def asked_topic(question: str, asked: str) -> str | None:
+    """What "what did X say about Y?" asks X's words to be about (Y), as the question words it."""
+    last = asked.split()[-1].lower()
+    at = question.lower().rfind(last)
+    m = _TOPIC.search(question[at + len(last) :]) if at >= 0 else None
+    topic = m.group(1).strip(" ?!.") if m else ""
+    return topic or None

@@ -196,7 +196,8 @@ def test_say_question_needs_the_person_s_words_in_a_passage(isolated, settings, 
         "Ukraine court rules steel sale illegal\n\nA court in Kiev has ruled that the sale of the "
         "Krivorizhstal steel mill to Rinat Akhmetov was illegal. Officials at the state property fund "
         "said the mill would be sold again at auction. Viktor Pinchuk, who bought it with Mr Akhmetov, "
-        "said the ruling was political. An analyst at Renaissance Capital said investors would be wary.\n",
+        "said the ruling was political. An analyst at Renaissance Capital said investors would be wary.\n\n"
+        "Prime Minister Yulia Tymoshenko said her government would fight corruption in the energy industry.\n",
         encoding="utf-8",
     )
     engine = Engine.open_or_build(settings, embedder)[0]
@@ -205,6 +206,10 @@ def test_say_question_needs_the_person_s_words_in_a_passage(isolated, settings, 
     assert refused.refusal == "no passage gives what Rinat Akhmetov said"
     assert engine.ask("What did Viktor Pinchuk say about the court ruling on the Krivorizhstal sale?").answered
     assert engine.ask("What did the Renaissance Capital analyst say about investors in Krivorizhstal?").answered
+    # she speaks, but about something else
+    other = engine.ask("What did Yulia Tymoshenko say about the court ruling on the Krivorizhstal sale?")
+    assert other.refusal == "no passage gives what Yulia Tymoshenko said about the court ruling on the Krivorizhstal sale"
+    assert engine.ask("What did Yulia Tymoshenko say about corruption?").answered
 
 
 def test_refusals_say_why(near_miss_engine):

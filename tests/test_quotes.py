@@ -8,12 +8,15 @@ from bot.quotes import (
     asked_speaker,
     asks_only_speaker,
     find_quotes,
+    asked_topic,
     gives_words_of,
     is_named_person,
     quote_spans,
     quotes_by,
     same_person,
+    speaker_name,
     view_subjects,
+    words_of,
 )
 
 
@@ -187,3 +190,29 @@ def test_gives_words_of_quotes_reported_speech_and_pronouns():
 def test_is_named_person():
     assert is_named_person("Rinat Akhmetov") and is_named_person("Microsoft")
     assert not is_named_person("Sal Oppenheim analyst") and not is_named_person("BT's futurologist")
+
+
+@pytest.mark.parametrize(
+    "asked, name",
+    [
+        ("Rinat Akhmetov", "Rinat Akhmetov"),
+        ("Mansfield chairman Keith Haslam", "Keith Haslam"),
+        ("Chelsea boss Mourinho", "Mourinho"),
+        ("BT's futurologist", None),
+        ("Pan Yue from SEPA", None),  # the name after "from" is not the speaker
+        ("Gartner analyst", None),
+    ],
+)
+def test_speaker_name(asked, name):
+    assert speaker_name(asked) == name
+
+
+def test_asked_topic():
+    assert asked_topic("What did Betty Boothroyd say about ID cards?", "Betty Boothroyd") == "ID cards"
+    assert asked_topic("what did kirwan say after italy lost to ireland", "kirwan") == "italy lost to ireland"
+    assert asked_topic("What did Pompeo say?", "Pompeo") is None
+
+
+def test_words_of_returns_the_paragraphs():
+    text = "Intro.\nBoothroyd said her years as Speaker were the best.\nThe ID card bill was passed.\n"
+    assert words_of(text, "Betty Boothroyd") == ["Boothroyd said her years as Speaker were the best."]
