@@ -15,7 +15,7 @@ from .answer_types import MONEY, asked_kind, holds_kind
 from .casing import truecase
 from .config import DEFAULT_MODEL
 from .highlight import STOPWORDS, best_sentence, terms
-from .quotes import asked_speaker, asked_topic, asks_only_speaker, quotes_by, speaker_name, words_of
+from .quotes import asked_phrase, asked_speaker, asked_topic, asks_only_speaker, quotes_by, speaker_name, words_of
 from .records import Answer, Highlight, Passage
 from .retrieval import Hit
 from .store import IndexData
@@ -281,7 +281,7 @@ def _say_refusal(data: IndexData, question: str, shown: list[_Span]) -> str | No
     """ "What did <named person> say (about Y)?" needs a shown passage giving their words, and, when
     a topic is asked, one of those paragraphs sharing a content word with it: Betty Boothroyd
     speaking about her career does not answer what she said about ID cards."""
-    asked = asked_speaker(question)
+    asked = asked_phrase(question)
     person = speaker_name(asked) if asked else None
     if person is None:
         return None

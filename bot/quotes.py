@@ -241,14 +241,24 @@ _SAY_WORD = re.compile(
 
 
 @lru_cache(maxsize=1024)
-def asked_speaker(question: str) -> str | None:
-    """The person a "what did X say (about Y)?" question asks about, else None."""
+@lru_cache(maxsize=1024)
+def asked_phrase(question: str) -> str | None:
+    """Who a "what did X say (about Y)?" question asks about, as worded: "the Downing Street
+    spokesman", "Mansfield chairman Keith Haslam"; else None."""
     if not _SAY_WORD.search(question):
         return None
     m = _SAY_QUESTION.search(question)
     if not m:
         return None
-    name = (m.group("a") or m.group("b") or m.group("c") or "").strip(" ?,.")
+    return (m.group("a") or m.group("b") or m.group("c") or "").strip(" ?,.") or None
+
+
+@lru_cache(maxsize=1024)
+def asked_speaker(question: str) -> str | None:
+    """The person a "what did X say (about Y)?" question asks about, without titles and roles."""
+    name = asked_phrase(question)
+    if name is None:
+        return None
     words = [w for w in re.findall(r"[\w'’.-]+", name) if w.lower() not in NOT_NAMES or w.lower() in TITLES]
     words = [w for w in words if w.lower() not in TITLES and w.lower() not in {"you", "i", "we", "they", "it"}]
     return " ".join(words) or None
@@ -400,12 +410,15 @@ def is_named_person(asked: str) -> bool:
 
 
 def speaker_name(asked: str) -> str | None:
-    """The name in an asked speaker: all of "Rinat Akhmetov", "Keith Haslam" of "Mansfield chairman
-    Keith Haslam"; None for a role ("BT's futurologist") or an "of"/"from" phrase ("the director of
-    Godzilla", "Pan Yue from SEPA": the name there may not be the speaker)."""
-    if is_named_person(asked):
-        return asked
-    words = asked.split()
+    """The name in an asked speaker phrase (`asked_phrase`): all of "Rinat Akhmetov", "Keith Haslam"
+    of "Mansfield chairman Keith Haslam"; None for a role ("BT's futurologist", "the Downing Street
+    spokesman") or an "of"/"from" phrase ("the director of Godzilla", "Pan Yue from SEPA": the name
+    there may not be the speaker)."""
+    words = [w for w in asked.split() if w.lower() not in ("the", "a", "an")]
+    if words and words[-1].lower().rstrip(".’'") in NOT_NAMES:
+        return None  # "the Downing Street spokesman", "the US President": a role
+    if is_named_person(" ".join(words)):
+        return " ".join(words) or None
     run: list[str] = []
     while words and any(c.isupper() for c in words[-1]):
         run.insert(0, words.pop())

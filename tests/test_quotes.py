@@ -201,6 +201,8 @@ def test_is_named_person():
         ("BT's futurologist", None),
         ("Pan Yue from SEPA", None),  # the name after "from" is not the speaker
         ("Gartner analyst", None),
+    ("the Downing Street spokesman", None),
+    ("President Bush", "President Bush"),
     ],
 )
 def test_speaker_name(asked, name):
