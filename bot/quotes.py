@@ -41,6 +41,7 @@ PREPOSITIONS = frozenset("of for at from in on with to into about against over u
 LINKING = frozenset("the a an of also has had have later then reportedly 's who company's firm's".split())
 _TOKEN = re.compile(r"[A-Za-z](?:[\w'’-]|\.(?=\w))*|[,:;.!?]")
 WINDOW = 120  # characters around a quote searched for its attribution
+WORDS_CONTEXT = 300  # characters of the paragraph kept around a person's words (README, Answer quality)
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,7 @@ def quotes_by(text: str, asked: str, start: int = 0, end: int | None = None) -> 
 # are as often something done to a person ("Petrov was called up") as something said.
 VIEW_VERBS = SPEECH_VERBS | frozenset("think thinks thought feels felt hopes hoped expects expected".split())
 _PASSIVE = frozenset("was were be been being is are".split())
+_INTENT = frozenset("believe believes believed think thinks thought expect expects expected hope hopes hoped feel feels felt".split())
 # Words that may stand between a subject and its verb: "Brown also said", "Brown has since argued".
 _BETWEEN = frozenset("also has had have later then reportedly previously again since once still has".split())
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"”’']?|$)")
@@ -333,6 +335,8 @@ def view_subjects(sentence: str) -> list[str]:
             continue
         if word not in VIEW_VERBS or (i and low[i - 1] in _PASSIVE):
             continue
+        if word in _INTENT and low[i + 1 : i + 2] == ["to"]:
+            continue  # "believed to be a coin", "hopes to block his call-up": no one's words
         j = i - 1
         while j >= 0 and low[j] in _BETWEEN:
             j -= 1
@@ -381,22 +385,34 @@ def _paragraph_around(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> list[str]:
-    """The paragraphs overlapping `text[start:end]` that give what `asked` said or thinks: a quote
-    attributed to them, or reported speech with them as the subject ("Mr Brown said the plan would
-    fail", "according to Brown", or "He thinks..." right after a sentence naming them)."""
+    """What `asked` is given saying in `text[start:end]`, each with up to `WORDS_CONTEXT` characters
+    of its paragraph around it: a quote attributed to them, or a sentence of reported speech with
+    them as the subject ("Mr Brown said the plan would fail", "according to Brown", or "He thinks..."
+    right after a sentence naming them). Context, not the whole paragraph: a BBC paragraph can hold
+    several speakers on several subjects."""
     end = len(text) if end is None else end
-    spans = {_paragraph_around(text, q.start, q.end) for q in quotes_by(text, asked, start, end)}
+    found = [(q.start, q.end) for q in quotes_by(text, asked, start, end)]
     surname = re.compile(rf"\b{re.escape(_key(asked.split()[-1]))}\b", re.IGNORECASE)
     left, _ = _paragraph_around(text, start, start)
     for m in re.finditer(r"[^\n]+", text[left:end]):
         named_last = False  # the previous sentence of this paragraph names the asked person
-        for sentence in _SENTENCE.findall(m.group()):
+        for sm in _SENTENCE.finditer(m.group()):
+            sentence = sm.group()
             if any(who in PRONOUNS and named_last or same_person(asked, who) for who in view_subjects(sentence)):
-                spans.add(_paragraph_around(text, left + m.start(), left + m.start()))
-                break
+                found.append((left + m.start() + sm.start(), left + m.start() + sm.end()))
             subjects_pronoun = sentence.lstrip(" \"“").startswith(("He ", "She "))
             named_last = bool(surname.search(sentence)) or (named_last and subjects_pronoun)
-    return [text[a:b] for a, b in sorted(spans)]
+    merged: list[list[int]] = []  # a quote and the sentence reporting it are one piece of words
+    for a, b in sorted(found):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out = []
+    for a, b in merged:
+        para_a, para_b = _paragraph_around(text, a, b)
+        out.append(text[max(para_a, a - WORDS_CONTEXT) : min(para_b, b + WORDS_CONTEXT)])
+    return out
 
 
 def gives_words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> bool:

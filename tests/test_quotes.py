@@ -162,7 +162,9 @@ def test_asks_only_speaker(question, only):
         ("According to Mr Smith, sales fell.", ["Mr Smith"]),
         # done to them, or about them: not their words
         ("Petrov was told he would start.", []),
-        ("Martin O'Neill hopes to block Stilian Petrov's call-up.", ["Martin O'Neill"]),
+        ("Martin O'Neill hopes to block Stilian Petrov's call-up.", []),  # an intention, not words
+        ("Kezman, the scorer, was hit by a missile, believed to be a coin.", []),
+        ("Mr Blair believes the plan will work.", ["Mr Blair"]),
         ('"His name is no longer enough," said Le Figaro of Depardieu.', ["Le Figaro"]),
     ],
 )
@@ -218,3 +220,15 @@ def test_asked_topic():
 def test_words_of_returns_the_paragraphs():
     text = "Intro.\nBoothroyd said her years as Speaker were the best.\nThe ID card bill was passed.\n"
     assert words_of(text, "Betty Boothroyd") == ["Boothroyd said her years as Speaker were the best."]
+
+
+def test_words_of_keeps_context_not_the_whole_paragraph():
+    """A BBC paragraph can run on through several speakers: only the text around the asked
+    person's own words is kept (WORDS_CONTEXT characters each side)."""
+    from bot.quotes import WORDS_CONTEXT
+
+    filler = "The match went on. " * 40
+    text = f'Benitez said: "We won in Spain." {filler}Irureta said: "Liverpool were better."\n'
+    (words,) = words_of(text, "Irureta")
+    assert "Liverpool were better" in words and "Spain" not in words
+    assert len(words) <= len('Irureta said: "Liverpool were better."') + 2 * WORDS_CONTEXT
