@@ -288,9 +288,13 @@ def same_person(asked: str, speaker: str | None) -> bool:
 
 
 def quotes_by(text: str, asked: str, start: int = 0, end: int | None = None) -> list[Quote]:
-    """Quotes by `asked` that overlap `text[start:end]`."""
+    """Quotes by `asked` that overlap `text[start:end]`, an organisation's by its people included."""
     end = len(text) if end is None else end
-    return [q for q in find_quotes(text) if q.start < end and q.end > start and same_person(asked, q.speaker)]
+    quotes = [q for q in find_quotes(text) if q.start < end and q.end > start]
+    if not quotes:
+        return []
+    surname = re.compile(rf"\b{re.escape(_key(asked.split()[-1]))}\b", re.IGNORECASE)
+    return [q for q in quotes if same_person(asked, q.speaker) or _attributed_through(text, q, surname)]
 
 
 # Verbs that put someone's words or views in a sentence without quotation marks ("Mr Brown said the
@@ -391,8 +395,8 @@ def words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> l
     right after a sentence naming them). Context, not the whole paragraph: a BBC paragraph can hold
     several speakers on several subjects."""
     end = len(text) if end is None else end
-    found = [(q.start, q.end) for q in quotes_by(text, asked, start, end)]
     surname = re.compile(rf"\b{re.escape(_key(asked.split()[-1]))}\b", re.IGNORECASE)
+    found = [(q.start, q.end) for q in quotes_by(text, asked, start, end)]
     left, _ = _paragraph_around(text, start, start)
     for m in re.finditer(r"[^\n]+", text[left:end]):
         named_last = False  # the previous sentence of this paragraph names the asked person
@@ -413,6 +417,18 @@ def words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> l
         para_a, para_b = _paragraph_around(text, a, b)
         out.append(text[max(para_a, a - WORDS_CONTEXT) : min(para_b, b + WORDS_CONTEXT)])
     return out
+
+
+def _attributed_through(text: str, quote: Quote, surname: re.Pattern[str]) -> bool:
+    """An organisation speaks through its people: `," said Graham Cluley, senior technology
+    consultant for Sophos.` gives Sophos's words (the name in the attribution, up to the sentence end)."""
+    if not quote.speaker:
+        return False
+    tail = re.split(r"(?<=[.!?])\s|\n", text[quote.end : quote.end + WINDOW], maxsplit=1)[0]
+    if _verb_at(_TOKEN.findall(tail)) is None:
+        return False
+    # the speaker's apposition names the organisation: ", consultant for Sophos", ", head of research at Gartner"
+    return re.search(rf",[^,]*\b(?:for|at|from|with)\s+(?:the\s+)?{surname.pattern}", tail, re.IGNORECASE) is not None
 
 
 def gives_words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> bool:

@@ -232,3 +232,14 @@ def test_words_of_keeps_context_not_the_whole_paragraph():
     (words,) = words_of(text, "Irureta")
     assert "Liverpool were better" in words and "Spain" not in words
     assert len(words) <= len('Irureta said: "Liverpool were better."') + 2 * WORDS_CONTEXT
+
+
+def test_an_organisation_speaks_through_its_people():
+    """`," said Graham Cluley, senior technology consultant for Sophos.` is Sophos's word too; a
+    quote whose tail only mentions a name in passing is not."""
+    text = (
+        '"It is like poking a grizzly bear," said Graham Cluley, senior technology consultant for Sophos.\n'
+        '"We played well," said Rafael Benitez after the win over Chelsea.\n'
+    )
+    assert [text[q.start : q.end] for q in quotes_by(text, "Sophos")] == ['"It is like poking a grizzly bear,"']
+    assert quotes_by(text, "Graham Cluley") and not quotes_by(text, "Chelsea")
