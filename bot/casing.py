@@ -62,10 +62,11 @@ def truecase(data: IndexData, question: str) -> str:
             word, suffix = word[:-2], word[-2:]
         if word in STOPWORDS:
             return word + suffix
-        if word not in data.word_forms:
+        form = data.word_forms.get(word)  # read once: another thread may clear the memo meanwhile
+        if form is None:
             if len(data.word_forms) >= MEMO_LIMIT:  # a long-running bot hears many words
                 data.word_forms.clear()
-            data.word_forms[word] = _source_spelling(data, word)
-        return data.word_forms[word] + suffix
+            form = data.word_forms[word] = _source_spelling(data, word)
+        return form + suffix
 
     return _LOWER_WORD.sub(spell, question)

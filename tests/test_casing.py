@@ -64,3 +64,15 @@ def test_lower_case_questions_meet_the_same_rules(engine):
     assert lower.answered
     refused = engine.ask("what did ebay say about the saic talks?")
     assert not refused.answered and refused.refusal == "no passage gives what eBay said"
+
+
+def test_the_memo_stays_bounded(engine, monkeypatch):
+    import bot.casing as casing
+
+    monkeypatch.setattr(casing, "MEMO_LIMIT", 3)
+    data = engine._data
+    for _ in range(3):
+        assert truecase(data, "did gordon brown meet saic officials with ebay") == (
+            "did Gordon Brown meet SAIC officials with eBay"
+        )
+        assert len(data.word_forms) <= 3
