@@ -119,9 +119,18 @@ def names_apart(data: IndexData, question: str, docs: list[int]) -> bool:
     stem = data.bm25.stemmer.stemWords
     for row in dict.fromkeys(docs):
         text = data.documents[row]["text"]
-        if all(p.search(text) for p in phrases) and (not names or names <= set(stem(re.findall(r"\w+", text.lower())))):
+        if all(p.search(text) for p in phrases) and (not names or _holds_names(names, text, stem)):
             return False
     return True
+
+
+def _holds_names(names: set[str], text: str, stem) -> bool:  # type: ignore[no-untyped-def]
+    """Every name stem is a word of `text`; one of three letters or fewer may also open one, as an
+    abbreviation does ("Lib Dem" in an article saying "Liberal Democrats")."""
+    words = re.findall(r"\w+", text.lower())
+    present = set(stem(words))
+    missing = names - present
+    return all(len(n) <= 3 and any(w.startswith(n) for w in words) for n in missing)
 
 
 @dataclass

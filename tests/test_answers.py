@@ -158,6 +158,22 @@ def test_years_and_model_numbers_must_be_in_the_source(near_miss_engine):
     assert near_miss_engine.ask("When will Microsoft's next Xbox console go on sale?").answered
 
 
+def test_an_abbreviated_name_matches_its_long_form(isolated, settings, embedder):
+    """"Lib Dem" is how people write "Liberal Democrats": a source holding the long form holds it."""
+    from bot.answers import names_apart
+
+    folder = isolated / "sources"
+    folder.mkdir()
+    (folder / "ban.txt").write_text(
+        "Guantanamo pair's passport ban\n\nTwo men freed from Guantanamo Bay have been refused "
+        "passports. The Liberal Democrats said they would raise the issue in Parliament.\n",
+        encoding="utf-8",
+    )
+    data = Engine.open_or_build(settings, embedder)[0]._data
+    assert not names_apart(data, "What did the Lib Dems say about the Guantanamo passport ban?", [0])
+    assert names_apart(data, "What did the Tories say about the Guantanamo passport ban?", [0])
+
+
 SCORE_Q = "What was the final score in Britain's Davis Cup tie against Israel?"
 SUM_Q = "How much did Michael Mann pay Charles Evans Jr to settle the lawsuit?"
 
