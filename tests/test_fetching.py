@@ -156,3 +156,46 @@ def test_safe_name_strips_paths_and_forces_a_supported_suffix():
     assert safe_name("../../etc/passwd") == "passwd.txt"
     assert safe_name("report (final).PDF") == "report-final-.PDF"
     assert safe_name("...") == "source.txt"
+
+
+@pytest.fixture(scope="module")
+def tls_server():
+    """An HTTPS server on loopback with a certificate for news.example.test from a throw-away CA
+    (trustme); the client reaches it through a resolver that maps the name to 127.0.0.1."""
+    import ssl
+
+    import trustme
+    ca = trustme.CA()
+    cert = ca.issue_cert("news.example.test")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    Handler.protocol_version = "HTTP/1.0"
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.socket = context.wrap_socket(srv.socket, server_side=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv.server_address[1], ca
+    srv.shutdown()
+
+
+def _to_loopback(host, port):
+    return ["127.0.0.1"]
+
+
+def test_https_fetch_checks_the_certificate_against_the_url_s_host(tls_server, tmp_path, monkeypatch):
+    """The pinned connection still does TLS for the URL's host name: a certificate the system
+    trusts for that name is accepted; an untrusted one, or one for another name, is refused."""
+    port, ca = tls_server
+    Handler.routes["/harbour"] = respond(body=PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
+
+    with pytest.raises(FetchError, match="cannot fetch from news.example.test: SSLCertVerificationError"):  # CA not trusted
+        fetch_url(f"https://news.example.test:{port}/harbour", allowed=only(port), resolve=_to_loopback)
+
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    fetched = fetch_url(f"https://news.example.test:{port}/harbour", allowed=only(port), resolve=_to_loopback)
+    assert fetched.data == PAGE and fetched.content_type == "text/html"
+
+    with pytest.raises(FetchError, match="cannot fetch from other.example.test: SSLCertVerificationError"):  # wrong name
+        fetch_url(f"https://other.example.test:{port}/harbour", allowed=only(port), resolve=_to_loopback)
