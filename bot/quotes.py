@@ -8,6 +8,9 @@ the quote), and a quote without its own attribution continues the previous speak
 next paragraph. Speakers are name-like runs of capitalised words: a statistical NER model was
 considered (spaCy's models are not shipped on PyPI by their authors) and these rules are what
 the tests pin.
+
+Words without quotation marks count too where a question asks what someone said: reported speech
+with the person as the subject of a speech or view verb (`view_subjects`, `words_of`).
 """
 
 from __future__ import annotations
@@ -304,7 +307,7 @@ VIEW_VERBS = SPEECH_VERBS | frozenset("think thinks thought feels felt hopes hop
 _PASSIVE = frozenset("was were be been being is are".split())
 _INTENT = frozenset("believe believes believed think thinks thought expect expects expected hope hopes hoped feel feels felt".split())
 # Words that may stand between a subject and its verb: "Brown also said", "Brown has since argued".
-_BETWEEN = frozenset("also has had have later then reportedly previously again since once still has".split())
+_BETWEEN = frozenset("also has had have later then reportedly previously again since once still".split())
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"”’']?|$)")
 
 
@@ -432,6 +435,7 @@ def _attributed_through(text: str, quote: Quote, surname: re.Pattern[str]) -> bo
 
 
 def gives_words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether `words_of` finds anything: `asked` is quoted or reported in `text[start:end]`."""
     return bool(words_of(text, asked, start, end))
 
 
