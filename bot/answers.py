@@ -155,19 +155,22 @@ def _merge(data: IndexData, hits: list[Hit]) -> list[_Span]:
     the first one's passage as "also in" instead of being shown twice.
     """
     spans: list[_Span] = []
-    seen: dict[str, _Span] = {}
-    for hit in hits:
-        doc = int(data.chunk_doc[hit.chunk])
-        start, end = int(data.chunk_start[hit.chunk]), int(data.chunk_end[hit.chunk])
-        key = _fold_key(data.chunk_text(hit.chunk))
+    by_doc: dict[int, list[_Span]] = {}
+    seen: dict[int, _Span] = {}
+    rows = [hit.chunk for hit in hits]
+    docs, starts, ends = (data.chunk_doc[rows].tolist(), data.chunk_start[rows].tolist(), data.chunk_end[rows].tolist())
+    for hit, doc, start, end in zip(hits, docs, starts, ends, strict=True):
+        key = data.fold_keys.get(hit.chunk)
+        if key is None:  # folding every candidate's text was half of compose; a chunk's text never changes
+            key = data.fold_keys[hit.chunk] = hash(_fold_key(data.chunk_text(hit.chunk)))
         first = seen.get(key)
         if first is not None and first.doc != doc:
             source = data.documents[doc]["source"]
             if source not in first.also_in:
                 first.also_in.append(source)
             continue
-        for span in spans:
-            if span.doc == doc and start < span.end and end > span.start:
+        for span in by_doc.get(doc, ()):
+            if start < span.end and end > span.start:
                 span.start, span.end = min(span.start, start), max(span.end, end)
                 span.cosine = max(span.cosine, hit.cosine)
                 span.quoted = span.quoted or hit.quoted
@@ -175,6 +178,7 @@ def _merge(data: IndexData, hits: list[Hit]) -> list[_Span]:
         else:
             span = _Span(doc, start, end, hit.score, hit.cosine, hit.quoted)
             spans.append(span)
+            by_doc.setdefault(doc, []).append(span)
         seen.setdefault(key, span)
     return spans
 

@@ -5,7 +5,7 @@ their capital letters, so a lower-case question would slip past all of them. A w
 nearly always capitalise mid-sentence ("Brown", "SAIC", "eBay") is a name there, and is given the
 sources' spelling; a word they mostly write in lower case stays as typed. The evidence is read from
 the chunks the keyword index lists for the word (a sample, so the cost does not grow with the
-corpus), skipping sentence-initial uses, where every word is capitalised.
+corpus), skipping sentence-initial uses (paragraph starts included), where every word is capitalised.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ def _source_spelling(data: IndexData, word: str) -> str:
     for row in rows:
         text = data.chunk_text(int(row))
         for m in pattern.finditer(text):
-            before = text[: m.start()].rstrip()
-            if not before or before[-1] in _SENTENCE_END:
+            i = m.start() - 1
+            while i >= 0 and text[i] in " \t\r":
+                i -= 1
+            if i < 0 or text[i] in _SENTENCE_END:
                 continue  # sentence-initial: capitalised whatever the word is
             forms[m.group()] += 1
     seen = sum(forms.values())

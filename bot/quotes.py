@@ -296,8 +296,13 @@ def quotes_by(text: str, asked: str, start: int = 0, end: int | None = None) -> 
     quotes = [q for q in find_quotes(text) if q.start < end and q.end > start]
     if not quotes:
         return []
-    surname = re.compile(rf"\b{re.escape(_key(asked.split()[-1]))}\b", re.IGNORECASE)
+    surname = _surname(asked)
     return [q for q in quotes if same_person(asked, q.speaker) or _attributed_through(text, q, surname)]
+
+
+@lru_cache(maxsize=1024)
+def _surname(asked: str) -> re.Pattern[str]:
+    return re.compile(rf"\b{re.escape(_key(asked.split()[-1]))}\b", re.IGNORECASE)
 
 
 # Verbs that put someone's words or views in a sentence without quotation marks ("Mr Brown said the
@@ -398,7 +403,7 @@ def words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> l
     right after a sentence naming them). Context, not the whole paragraph: a BBC paragraph can hold
     several speakers on several subjects."""
     end = len(text) if end is None else end
-    surname = re.compile(rf"\b{re.escape(_key(asked.split()[-1]))}\b", re.IGNORECASE)
+    surname = _surname(asked)
     found = [(q.start, q.end) for q in quotes_by(text, asked, start, end)]
     left, _ = _paragraph_around(text, start, start)
     for m in re.finditer(r"[^\n]+", text[left:end]):
@@ -425,7 +430,7 @@ def words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> l
 def _attributed_through(text: str, quote: Quote, surname: re.Pattern[str]) -> bool:
     """An organisation speaks through its people: `," said Graham Cluley, senior technology
     consultant for Sophos.` gives Sophos's words (the name in the attribution, up to the sentence end)."""
-    if not quote.speaker:
+    if not quote.speaker or not surname.search(text, quote.end, quote.end + WINDOW):
         return False
     tail = re.split(r"(?<=[.!?])\s|\n", text[quote.end : quote.end + WINDOW], maxsplit=1)[0]
     if _verb_at(_TOKEN.findall(tail)) is None:

@@ -47,6 +47,7 @@ class IndexData:
     path: Path | None = None
     doc_rows: dict[str, int] = field(default_factory=dict)
     word_forms: dict[str, str] = field(default_factory=dict)  # casing.truecase's memo: word -> spelling
+    fold_keys: dict[int, int] = field(default_factory=dict)  # answers._merge's memo: chunk -> folded-text hash
 
     def __post_init__(self) -> None:
         self.doc_rows = {d["source"]: i for i, d in enumerate(self.documents)}

@@ -14,7 +14,7 @@ BAKERY = (
 ARTICLES = {
     "rover.txt": "Rover deal in doubt\n\nChancellor Gordon Brown met SAIC officials on Monday. Mr Brown said "
     "the talks had been useful. Online auction firm eBay was not involved.\n",
-    "match.txt": "Preview: Arsenal Vs Chelsea\n\nArsenal face Chelsea on Sunday. Profits from the game go to "
+    "match.txt": "Preview: Arsenal Vs Chelsea\n\nOn Sunday Arsenal face Chelsea. Profits from the game go to "
     "charity. The match is sponsored by HP.\n",
 }
 
