@@ -5,7 +5,8 @@ their capital letters, so a lower-case question would slip past all of them. A w
 nearly always capitalise mid-sentence ("Brown", "SAIC", "eBay") is a name there, and is given the
 sources' spelling; a word they mostly write in lower case stays as typed. The evidence is read from
 the chunks the keyword index lists for the word (a sample, so the cost does not grow with the
-corpus), skipping sentence-initial uses (paragraph starts included), where every word is capitalised.
+corpus), skipping sentence-initial uses (paragraph starts included), where every word is
+capitalised.
 """
 
 from __future__ import annotations
