@@ -69,3 +69,18 @@ def settings(isolated):
     from bot.config import Settings
 
     return Settings()
+
+
+@pytest.fixture
+def engine_over(isolated, settings, embedder):
+    """Build a real engine over small hand-written articles: `engine_over({"a.txt": "Title\n\nText"})`."""
+    from bot.engine import Engine
+
+    def build(articles: dict[str, str]) -> Engine:
+        folder = isolated / "sources"
+        folder.mkdir(exist_ok=True)
+        for name, text in articles.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        return Engine.open_or_build(settings, embedder)[0]
+
+    return build

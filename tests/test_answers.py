@@ -120,12 +120,8 @@ NEAR_MISS_CORPUS = {
 
 
 @pytest.fixture
-def near_miss_engine(isolated, settings, embedder):
-    folder = isolated / "sources"
-    folder.mkdir()
-    for name, text in NEAR_MISS_CORPUS.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return Engine.open_or_build(settings, embedder)[0]
+def near_miss_engine(engine_over):
+    return engine_over(NEAR_MISS_CORPUS)
 
 
 def test_names_no_single_source_holds_together_mean_refusal(near_miss_engine):
@@ -158,18 +154,15 @@ def test_years_and_model_numbers_must_be_in_the_source(near_miss_engine):
     assert near_miss_engine.ask("When will Microsoft's next Xbox console go on sale?").answered
 
 
-def test_an_abbreviated_name_matches_its_long_form(isolated, settings, embedder):
+def test_an_abbreviated_name_matches_its_long_form(engine_over):
     """"Lib Dem" is how people write "Liberal Democrats": a source holding the long form holds it."""
     from bot.answers import names_apart
 
-    folder = isolated / "sources"
-    folder.mkdir()
-    (folder / "ban.txt").write_text(
-        "Guantanamo pair's passport ban\n\nTwo men freed from Guantanamo Bay have been refused "
+    engine = engine_over({
+        "ban.txt": "Guantanamo pair's passport ban\n\nTwo men freed from Guantanamo Bay have been refused "
         "passports. The Liberal Democrats said they would raise the issue in Parliament.\n",
-        encoding="utf-8",
-    )
-    data = Engine.open_or_build(settings, embedder)[0]._data
+    })
+    data = engine._data
     assert not names_apart(data, "What did the Lib Dems say about the Guantanamo passport ban?", [0])
     assert names_apart(data, "What did the Tories say about the Guantanamo passport ban?", [0])
 
@@ -203,20 +196,16 @@ def test_asked_sum_or_score_missing_from_every_passage_means_refusal(isolated, s
     assert engine.ask(SUM_Q).answered
 
 
-def test_say_question_needs_the_person_s_words_in_a_passage(isolated, settings, embedder):
+def test_say_question_needs_the_person_s_words_in_a_passage(engine_over):
     """Akhmetov is in the article, but only others speak: "what did Akhmetov say?" is refused with
     its reason; the official's reported words and the analyst (a role) are answered."""
-    folder = isolated / "sources"
-    folder.mkdir()
-    (folder / "steel.txt").write_text(
-        "Ukraine court rules steel sale illegal\n\nA court in Kiev has ruled that the sale of the "
+    engine = engine_over({
+        "steel.txt": "Ukraine court rules steel sale illegal\n\nA court in Kiev has ruled that the sale of the "
         "Krivorizhstal steel mill to Rinat Akhmetov was illegal. Officials at the state property fund "
         "said the mill would be sold again at auction. Viktor Pinchuk, who bought it with Mr Akhmetov, "
         "said the ruling was political. An analyst at Renaissance Capital said investors would be wary.\n\n"
         "Prime Minister Yulia Tymoshenko said her government would fight corruption in the energy industry.\n",
-        encoding="utf-8",
-    )
-    engine = Engine.open_or_build(settings, embedder)[0]
+    })
     refused = engine.ask("What did Rinat Akhmetov say about the court ruling on the Krivorizhstal sale?")
     assert not refused.answered
     assert refused.refusal == "no passage gives what Rinat Akhmetov said"

@@ -20,12 +20,8 @@ ARTICLES = {
 
 
 @pytest.fixture
-def engine(isolated, settings, embedder) -> Engine:
-    folder = isolated / "sources"
-    folder.mkdir()
-    for name, text in ARTICLES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return Engine.open_or_build(settings, embedder)[0]
+def engine(engine_over) -> Engine:
+    return engine_over(ARTICLES)
 
 
 def test_names_take_the_sources_spelling(engine):
@@ -46,11 +42,8 @@ def test_common_words_heading_words_and_unknown_words_stay(engine):
     assert truecase(data, "What did Gordon Brown say?") == "What did Gordon Brown say?"
 
 
-def test_a_word_the_sources_mostly_write_in_lower_case_stays(isolated, settings, embedder):
-    folder = isolated / "sources"
-    folder.mkdir()
-    (folder / "bakery.txt").write_text(BAKERY, encoding="utf-8")
-    engine = Engine.open_or_build(settings, embedder)[0]
+def test_a_word_the_sources_mostly_write_in_lower_case_stays(engine_over):
+    engine = engine_over({"bakery.txt": BAKERY})
     assert truecase(engine._data, "how much is brown bread") == "how much is brown bread"
     assert truecase(engine._data, "did gordon brown buy bread") == "did Gordon brown buy bread"  # "brown" is mostly a colour here
 
