@@ -158,7 +158,7 @@ def _merge(data: IndexData, hits: list[Hit]) -> list[_Span]:
     by_doc: dict[int, list[_Span]] = {}
     seen: dict[int, _Span] = {}
     rows = [hit.chunk for hit in hits]
-    docs, starts, ends = (data.chunk_doc[rows].tolist(), data.chunk_start[rows].tolist(), data.chunk_end[rows].tolist())
+    docs, starts, ends = data.chunk_doc[rows].tolist(), data.chunk_start[rows].tolist(), data.chunk_end[rows].tolist()
     for hit, doc, start, end in zip(hits, docs, starts, ends, strict=True):
         key = data.fold_keys.get(hit.chunk)
         if key is None:  # folding every candidate's text was half of compose; a chunk's text never changes
@@ -292,8 +292,8 @@ def _rule_refusal(
 
 def _say_refusal(data: IndexData, question: str, shown: list[_Span]) -> str | None:
     """ "What did <named person> say (about Y)?" needs a shown passage giving their words, and, when
-    a topic is asked, one of those paragraphs sharing a content word with it: Betty Boothroyd
-    speaking about her career does not answer what she said about ID cards."""
+    a topic is asked, the text around one of them (`words_of`) sharing a content word with it:
+    Betty Boothroyd speaking about her career does not answer what she said about ID cards."""
     asked = asked_phrase(question)
     person = speaker_name(asked) if asked else None
     if person is None:

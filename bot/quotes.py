@@ -245,7 +245,6 @@ _SAY_WORD = re.compile(
 
 
 @lru_cache(maxsize=1024)
-@lru_cache(maxsize=1024)
 def asked_phrase(question: str) -> str | None:
     """Who a "what did X say (about Y)?" question asks about, as worded: "the Downing Street
     spokesman", "Mansfield chairman Keith Haslam"; else None."""
@@ -310,7 +309,9 @@ def _surname(asked: str) -> re.Pattern[str]:
 # are as often something done to a person ("Petrov was called up") as something said.
 VIEW_VERBS = SPEECH_VERBS | frozenset("think thinks thought feels felt hopes hoped expects expected".split())
 _PASSIVE = frozenset("was were be been being is are".split())
-_INTENT = frozenset("believe believes believed think thinks thought expect expects expected hope hopes hoped feel feels felt".split())
+_INTENT = frozenset(
+    "believe believes believed think thinks thought expect expects expected hope hopes hoped feel feels felt".split()
+)
 # Words that may stand between a subject and its verb: "Brown also said", "Brown has since argued".
 _BETWEEN = frozenset("also has had have later then reportedly previously again since once still".split())
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"”’']?|$)")
@@ -437,11 +438,6 @@ def _attributed_through(text: str, quote: Quote, surname: re.Pattern[str]) -> bo
         return False
     # the speaker's apposition names the organisation: ", consultant for Sophos", ", head of research at Gartner"
     return re.search(rf",[^,]*\b(?:for|at|from|with)\s+(?:the\s+)?{surname.pattern}", tail, re.IGNORECASE) is not None
-
-
-def gives_words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> bool:
-    """Whether `words_of` finds anything: `asked` is quoted or reported in `text[start:end]`."""
-    return bool(words_of(text, asked, start, end))
 
 
 def is_named_person(asked: str) -> bool:

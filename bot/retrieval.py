@@ -95,7 +95,9 @@ def retrieve(
     order = np.lexsort((-cosine, -fused))
     hits = [
         Hit(i, f, c, b)
-        for i, f, c, b in zip(cand[order].tolist(), fused[order].tolist(), cosine[order].tolist(), bm25[order].tolist(), strict=True)
+        for i, f, c, b in zip(
+            cand[order].tolist(), fused[order].tolist(), cosine[order].tolist(), bm25[order].tolist(), strict=True
+        )
     ]
     return quotes_first(data, hits, question, q[0])
 

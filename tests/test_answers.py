@@ -213,7 +213,9 @@ def test_say_question_needs_the_person_s_words_in_a_passage(engine_over):
     assert engine.ask("What did the Renaissance Capital analyst say about investors in Krivorizhstal?").answered
     # she speaks, but about something else
     other = engine.ask("What did Yulia Tymoshenko say about the court ruling on the Krivorizhstal sale?")
-    assert other.refusal == "no passage gives what Yulia Tymoshenko said about the court ruling on the Krivorizhstal sale"
+    assert other.refusal == (
+        "no passage gives what Yulia Tymoshenko said about the court ruling on the Krivorizhstal sale"
+    )
     assert engine.ask("What did Yulia Tymoshenko say about corruption?").answered
 
 

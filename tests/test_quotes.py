@@ -9,7 +9,6 @@ from bot.quotes import (
     asks_only_speaker,
     find_quotes,
     asked_topic,
-    gives_words_of,
     is_named_person,
     quote_spans,
     quotes_by,
@@ -172,7 +171,7 @@ def test_view_subjects(sentence, subjects):
     assert view_subjects(sentence) == subjects
 
 
-def test_gives_words_of_quotes_reported_speech_and_pronouns():
+def test_words_of_quotes_reported_speech_and_pronouns():
     text = (
         "Spark shortlisted\n\n"
         "Muriel Spark is on the shortlist, the judges said. Ian McEwan said he was delighted.\n\n"
@@ -180,13 +179,13 @@ def test_gives_words_of_quotes_reported_speech_and_pronouns():
         "Dave Winer is doubtful. He thinks podcasting will stay a niche.\n\n"
         'Mr Serwotka, the union leader, said there should be a strike. "We will not back down," he added.\n'
     )
-    assert not gives_words_of(text, "Muriel Spark")  # named beside a speech verb, not its subject
-    assert gives_words_of(text, "Ian McEwan")
-    assert not gives_words_of(text, "Rinat Akhmetov")  # his acts, others' words
-    assert gives_words_of(text, "Dave Winer")  # "He thinks" right after the sentence naming him
-    assert gives_words_of(text, "Mark Serwotka")
+    assert not words_of(text, "Muriel Spark")  # named beside a speech verb, not its subject
+    assert words_of(text, "Ian McEwan")
+    assert not words_of(text, "Rinat Akhmetov")  # his acts, others' words
+    assert words_of(text, "Dave Winer")  # "He thinks" right after the sentence naming him
+    assert words_of(text, "Mark Serwotka")
     para = text.index("Dave Winer")
-    assert not gives_words_of(text, "Mark Serwotka", 0, para)  # only the span asked about counts
+    assert not words_of(text, "Mark Serwotka", 0, para)  # only the span asked about counts
 
 
 def test_is_named_person():
