@@ -84,6 +84,37 @@ def user(uid: int, name: str, bot: bool = False) -> dict[str, Any]:
     return {"id": str(uid), "username": name, "discriminator": "0", "global_name": name, "avatar": None, "bot": bot}
 
 
+def form_problem(message: dict[str, Any]) -> str | None:
+    """What real Discord rejects with 400 "Invalid Form Body" in a message, or None."""
+    if len(message.get("content") or "") > 2000:
+        return "content: Must be 2000 or fewer in length."
+    embeds = message.get("embeds") or []
+    if len(embeds) > 10:
+        return "embeds: Must be 10 or fewer in length."
+    total = 0
+    for e in embeds:
+        parts = {
+            "title": (e.get("title") or "", 256),
+            "description": (e.get("description") or "", 4096),
+            "footer.text": ((e.get("footer") or {}).get("text") or "", 2048),
+            "author.name": ((e.get("author") or {}).get("name") or "", 256),
+        }
+        for name, (text, limit) in parts.items():
+            if len(text) > limit:
+                return f"embeds.{name}: Must be {limit} or fewer in length."
+            total += len(text)
+        fields = e.get("fields") or []
+        if len(fields) > 25:
+            return "embeds.fields: Must be 25 or fewer in length."
+        for f in fields:
+            if len(f.get("name") or "") > 256 or len(f.get("value") or "") > 1024:
+                return "embeds.fields: a name over 256 or a value over 1024."
+            total += len(f.get("name") or "") + len(f.get("value") or "")
+    if total > 6000:
+        return "embeds: Embed size exceeds maximum size of 6000"
+    return None
+
+
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # exactly application/json: aiohttp's json_response appends a charset and discord.py then reads text
     h = {"Content-Type": "application/json"}
@@ -524,6 +555,9 @@ class FakeDiscord:
 
     def _route(self, req: Request) -> web.Response:
         m, p, body = req.method, req.path, req.json or {}
+        message = body.get("data") if "/callback" in p else body
+        if m in ("POST", "PATCH") and isinstance(message, dict) and (problem := form_problem(message)):
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problem}, 400)
         token_match = re.fullmatch(r"/webhooks/\d+/([^/]+)(?:/.*)?", p)  # the 3 s callback is never late here
         if token_match and token_match.group(1) in self._expired:
             return _json({"message": "Invalid Webhook Token", "code": 50027}, 401)

@@ -188,6 +188,25 @@ def test_more_passages_button_gives_the_next_ones(live):
     assert second.json["embeds"][0]["title"].startswith("[2] ")
 
 
+def test_more_passages_clicks_share_the_askers_cooldown(live):
+    """Each click runs a search and posts a public answer: a second click inside the cooldown is told
+    to wait (only the clicker sees it), and no second answer is posted."""
+    mark = live.fake.mark()
+    inter = live.fake.slash("ask", {"question": "Huawei intelligence sharing", "top_k": 1}, user_id=user())
+    first = live.followup(inter, mark)
+    more = next(c for c in custom_ids(first) if c.startswith("cb:more:"))
+    posted = live.fake.message(_message_id_of(live, first))
+    clicker = user()
+    live.followup(live.fake.click(more, posted, user_id=clicker), live.fake.mark())
+    mark2 = live.fake.mark()
+    again = live.fake.click(more, posted, user_id=clicker)
+    told = live.callback(again, mark2)
+    assert told.json["type"] == 4 and told.json["data"]["flags"] & 64
+    assert "Slow down" in told.json["data"]["content"]
+    posts = [r for r in live.fake.requests[mark2:] if r.method == "POST" and (r.json or {}).get("embeds")]
+    assert posts == []
+
+
 def _message_id_of(live: Live, req) -> int:
     """The id the fake gave the message a request created (the followup response)."""
     for mid, msg in reversed(list(live.fake._messages.items())):
@@ -277,6 +296,29 @@ def test_cooldown_and_question_length_get_clear_replies(live):
     assert "the limit is 500" in rep.json["content"]
 
 
+def test_a_mention_flood_is_told_to_wait_once(live):
+    """Ten mentions at once from one member: one answer, one "Slow down", then silence, so the bot
+    never floods a channel (or spends its own rate limit) because someone else did."""
+    uid = user()
+    mark = live.fake.mark()
+    flood = [
+        live.fake.send_message(f"<@{BOT_ID}> what did Pompeo say? ({i})", mention_bot=True, user_id=uid)
+        for i in range(10)
+    ]
+    answered = live.reply(flood[0], mark)
+    assert answered.json["embeds"]
+    # another member's question, answered after the flood's replies (a search takes longer than a refusal)
+    other = live.fake.send_message(f"<@{BOT_ID}> what did Cotton say?", mention_bot=True, user_id=user())
+    live.reply(other, mark)
+    ids = {str(m["id"]) for m in flood[1:]}
+    told = [
+        r
+        for r in live.fake.requests[mark:]
+        if r.method == "POST" and str(((r.json or {}).get("message_reference") or {}).get("message_id")) in ids
+    ]
+    assert [r.json["content"][:9] for r in told] == ["Slow down"]
+
+
 def test_reindex_is_refused_to_members(live):
     """Rule 4: /reindex by a member without Manage Server is refused by the bot itself."""
     mark = live.fake.mark()
@@ -330,6 +372,68 @@ def test_admin_reindex_switches_while_questions_keep_being_answered(live, monkey
     mark2 = live.fake.mark()
     q = live.fake.slash("ask", {"question": "Where was the new zebra crossing painted?"}, user_id=user())
     assert "zebra.md" in embeds_text(live.followup(q, mark2))
+
+
+def test_source_added_during_a_reindex_waits_for_it_then_is_indexed(live, monkeypatch):
+    """/source add while another admin's /reindex runs: the file is saved, the add waits for that
+    build, then runs its own, so the new source is answerable (not "already running", not lost)."""
+    release = threading.Event()
+    real_encode = live.engine.embedder.encode
+
+    def held_encode(texts, *args, **kwargs):
+        if threading.current_thread().name.startswith("citebot-build"):
+            release.wait(120)
+        return real_encode(texts, *args, **kwargs)
+
+    monkeypatch.setattr(live.engine.embedder, "encode", held_encode)
+    (live.extra["sources"] / "kiln.md").write_text(
+        "---\ntitle: Kiln note\n---\nThe pottery kiln was fired at dawn.\n", encoding="utf-8"
+    )
+    mark = live.fake.mark()
+    running = live.fake.slash("reindex", admin=True, user_id=user())
+    live.followup(running, mark, pred=lambda r: "in the background" in (r.json.get("content") or ""))
+    att = live.fake.add_attachment("orchard.txt", b"Orchard log\n\nThe cider orchard planted forty pear trees.\n")
+    add = live.fake.slash(
+        "source",
+        {"attachment": {"attachment": att["id"]}},
+        sub="add",
+        admin=True,
+        user_id=user(),
+        resolved={"attachments": {att["id"]: att}},
+    )
+    live.callback(add, mark)  # deferred while the other build is still held
+    saved = live.extra["sources"] / "added" / "orchard.txt"
+    deadline = time.monotonic() + 30
+    while not saved.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert saved.exists() and not release.is_set()
+    release.set()
+    done = live.followup(add, mark, timeout=180)
+    assert done.json["content"].startswith("Added `added/orchard.txt`."), done.json["content"]
+    mark2 = live.fake.mark()
+    q = live.fake.slash("ask", {"question": "How many pear trees did the cider orchard plant?"}, user_id=user())
+    assert "orchard.txt" in embeds_text(live.followup(q, mark2))
+
+
+def test_source_added_while_the_cli_builds_is_saved_and_says_so(live):
+    """`citebot index` holding the index from a shell: /source add keeps the file and says when it
+    will be indexed, instead of a bare error that hides that it was saved."""
+    from bot.store import build_lock
+
+    att = live.fake.add_attachment("quarry.txt", b"Quarry log\n\nThe slate quarry closed for the winter.\n")
+    mark = live.fake.mark()
+    with build_lock(live.bot.settings.index):
+        add = live.fake.slash(
+            "source",
+            {"attachment": {"attachment": att["id"]}},
+            sub="add",
+            admin=True,
+            user_id=user(),
+            resolved={"attachments": {att["id"]: att}},
+        )
+        said = live.followup(add, mark).json["content"]
+    assert said.startswith("Saved `added/quarry.txt`; it will be indexed by the next reindex (another build"), said
+    assert (live.extra["sources"] / "added" / "quarry.txt").exists()
 
 
 def test_slash_defers_before_search_and_search_runs_off_the_loop(live, monkeypatch):

@@ -7,6 +7,7 @@ every command here also carries `has_permissions`, which the bot itself enforces
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -53,10 +54,15 @@ class AdminCog(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    async def _reindex(self) -> BuildReport:
+    async def _reindex(self, after_running: bool = False) -> BuildReport:
+        """Start a reindex. A running one is refused, or with `after_running` waited for first: a
+        source saved while a build runs may have been listed before it was written."""
         engine = self.bot.require_engine()
-        if self.bot.reindex_task is not None and not self.bot.reindex_task.done():
-            raise CitebotError("A reindex is already running; answers keep coming from the current index.")
+        while self.bot.reindex_task is not None and not self.bot.reindex_task.done():
+            if not after_running:
+                raise CitebotError("A reindex is already running; answers keep coming from the current index.")
+            with contextlib.suppress(Exception):  # its own caller reports how it ended
+                await asyncio.shield(self.bot.reindex_task)
         self.bot.reindex_task = asyncio.ensure_future(self.bot.run_blocking(engine.reindex, build=True))
         return await asyncio.shield(self.bot.reindex_task)
 
@@ -102,7 +108,12 @@ class AdminCog(commands.Cog):
         path = await self.bot.run_blocking(write_source, self.bot.settings.sources / ADDED_FOLDER, name, data)
         rel = path.relative_to(self.bot.settings.sources).as_posix()
         log.info("source %s added by %s", rel, interaction.user.id)
-        report = await self._reindex()
+        try:
+            report = await self._reindex(after_running=True)
+        except CitebotError as exc:  # e.g. `citebot index` is writing the index from a shell
+            text = f"Saved `{rel}`; it will be indexed by the next reindex ({render.escape(str(exc))})."
+            await self.bot.followup(interaction, render.render(text))
+            return
         skipped = next((s.reason for s in report.skipped if s.path == rel), None)
         if skipped:
             text = f"Saved `{rel}`, but it could not be indexed: {skipped}."

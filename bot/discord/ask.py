@@ -14,6 +14,7 @@ from discord.ext import commands
 from ..errors import CitebotError
 from ..records import Answer
 from . import render
+from .client import SlowDown
 from .views import answer_view
 
 if TYPE_CHECKING:
@@ -58,9 +59,7 @@ class AskCog(commands.Cog):
     def _gate(self, user_id: int, question: str) -> None:
         """Length first (costs nothing), then the per-user cooldown; raises with the reply to give."""
         self.bot.require_engine().check_question(question)
-        wait = self.bot.cooldown.retry_after(user_id)
-        if wait > 0:
-            raise CitebotError(f"Slow down a little: you can ask again in {wait:.0f}s.")
+        self.bot.check_cooldown(user_id)
 
     @app_commands.command(name="ask", description="Answer a question with cited passages from the sources")
     @app_commands.describe(question="what you want to know", top_k="how many passages (1-10)")
@@ -109,6 +108,9 @@ class AskCog(commands.Cog):
             self._remember(sent.id, question)
             if in_thread:
                 self._remember(channel_id, question)
+        except SlowDown as exc:
+            if self.bot.cooldown.first_notice(message.author.id):
+                await self._reply_quietly(message, str(exc))
         except CitebotError as exc:
             await self._reply_quietly(message, str(exc))
         except discord.HTTPException as exc:

@@ -37,12 +37,17 @@ T = TypeVar("T")
 EXPIRED_CODES = {50027, 10015, 10062, 10008}  # invalid webhook token, unknown webhook/interaction/message
 
 
+class SlowDown(CitebotError):
+    """A question or button inside the asker's cooldown."""
+
+
 class Cooldown:
     """One question per `seconds` per user; `retry_after` says how long is left (0 when free)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._last: dict[int, float] = {}
+        self._told: dict[int, float] = {}
 
     def retry_after(self, user_id: int) -> float:
         now = time.monotonic()
@@ -52,7 +57,17 @@ class Cooldown:
         self._last[user_id] = now
         if len(self._last) > 10_000:
             self._last = {u: t for u, t in self._last.items() if now - t < self.seconds}
+            self._told = {u: t for u, t in self._told.items() if u in self._last}
         return 0.0
+
+    def first_notice(self, user_id: int) -> bool:
+        """True once per window: a user who keeps mentioning the bot is told to wait once, so the
+        bot does not answer a flood with a flood of its own."""
+        last, told = self._last.get(user_id), self._told.get(user_id)
+        if last is not None and told is not None and told >= last:
+            return False
+        self._told[user_id] = time.monotonic()
+        return True
 
 
 class QuestionCache:
@@ -167,6 +182,13 @@ class CitebotBot(commands.Bot):
     async def run_blocking(self, fn: Callable[..., T], *args: Any, build: bool = False, **kwargs: Any) -> T:
         pool = self._build_pool if build else self._ask_pool
         return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args, **kwargs))
+
+    def check_cooldown(self, user_id: int) -> None:
+        """Questions and "More passages" clicks share one per-user cooldown: each runs a search and
+        posts a public answer."""
+        wait = self.cooldown.retry_after(user_id)
+        if wait > 0:
+            raise SlowDown(f"Slow down a little: you can ask again in {wait:.0f}s.")
 
     def require_engine(self) -> Engine:
         if self.engine is None:

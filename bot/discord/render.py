@@ -12,12 +12,13 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import discord
 from discord.utils import escape_markdown
 
-from ..records import Answer, BuildReport, DocumentInfo, Passage
 from ..presentation import refusal_line
+from ..records import Answer, BuildReport, DocumentInfo, Passage
 
 CONTENT = 2000
 TITLE = 256
@@ -31,6 +32,9 @@ EMBEDS = 10
 TOTAL = 6000  # all embeds of one message together
 ELLIPSIS = "…"
 PAGE_SIZE = 10
+PASSAGE_FOOTER = 300  # publisher, date, source, host, also-in: a line, not a quarter of the 6,000 total
+ALSO_IN_SHOWN = 3
+SOURCE_LINE = DESCRIPTION // PAGE_SIZE - 10  # so a full page of the source list always fits
 
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s|\n")
 
@@ -98,7 +102,12 @@ def render(content: str | None = None, embeds: list[discord.Embed] | None = None
     text = shorten(content, CONTENT) if content else None
     dicts = [_clamp_embed(dict(e.to_dict())) for e in (embeds or [])[:EMBEDS]]
     over = sum(_embed_size(d) for d in dicts) - TOTAL
-    if over > 0:  # shrink the longest descriptions first, then field values, then drop fields
+    if over > 0:  # long footers first, then the longest descriptions, fields, titles, any footer
+        for d in dicts:
+            footer = d.get("footer", {}).get("text", "")
+            if over > 0 and len(footer) > PASSAGE_FOOTER:
+                d["footer"]["text"] = shorten(footer, PASSAGE_FOOTER)
+                over -= len(footer) - len(d["footer"]["text"])
         for d in sorted(dicts, key=lambda x: -len(x.get("description", ""))):
             if over <= 0:
                 break
@@ -115,11 +124,39 @@ def render(content: str | None = None, embeds: list[discord.Embed] | None = None
                 t = d["title"]
                 d["title"] = shorten(t, max(1, len(t) - over - 1))
                 over -= len(t) - len(d["title"])
+        for d in dicts:
+            footer = d.get("footer", {}).get("text", "")
+            if over > 0 and footer:
+                d["footer"]["text"] = shorten(footer, max(1, len(footer) - over - 1))
+                over -= len(footer) - len(d["footer"]["text"])
     return Message(text, [discord.Embed.from_dict(d) for d in dicts])
 
 
 def _is_link(url: str | None) -> bool:
     return url is not None and len(url) <= 2000 and re.match(r"https?://[^\s<>]+$", url) is not None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def escape(text: str) -> str:
+    """Text from sources or users, shown as typed: markdown escaped, and every square bracket too.
+
+    discord.py's `escape_markdown` leaves all but the first `[` of a line alone, so a source could
+    still plant a masked link (`[Reuters](https://elsewhere)`) that looks like a citation; without
+    brackets no masked link can form, whatever the text around it.
+    """
+    text = _CONTROL.sub("", text).replace("[", "\x02").replace("]", "\x03")
+    return escape_markdown(text).replace("\x02", "\\[").replace("\x03", "\\]")
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def host(url: str | None) -> str:
+    """The host a citation's link goes to, shown beside it: a title can claim any outlet."""
+    return (urlsplit(url).hostname or "") if _is_link(url) else ""
 
 
 # -- passages ------------------------------------------------------------------------------------
@@ -133,16 +170,23 @@ def _snap_start(text: str, lo: int) -> int:
     return space + 1 if 0 <= space < lo + 40 else lo
 
 
+def _bold(line: str) -> str:
+    """`**...**` around the words only: Discord shows `**Tuesday. **` with its asterisks."""
+    words = line.strip()
+    if not words:
+        return line
+    lead = line[: len(line) - len(line.lstrip())]
+    return f"{lead}**{words}**{line[len(lead) + len(words) :]}"
+
+
 def _quote(text: str, hs: int | None, he: int | None) -> str:
     """Markdown-escaped block quote, the highlight bolded line by line (bold cannot span lines)."""
 
-    def esc(s: str) -> str:
-        return escape_markdown(s)
-
+    esc = escape
     if hs is None or he is None or he <= hs:
         body = esc(text)
     else:
-        bold = "\n".join(f"**{esc(line)}**" if line.strip() else line for line in text[hs:he].split("\n"))
+        bold = "\n".join(_bold(esc(line)) for line in text[hs:he].split("\n"))
         body = esc(text[:hs]) + bold + esc(text[he:])
     return "\n".join("> " + line for line in body.split("\n"))
 
@@ -174,10 +218,14 @@ def quote_passage(text: str, highlight: tuple[int, int] | None, budget: int) -> 
 
 
 def _footer(p: Passage) -> str:
-    outlet = ", ".join(x for x in (p.publisher, p.published) if x)
+    outlet = ", ".join(shorten(one_line(x), 80) for x in (p.publisher, p.published) if x)
     where = f"{p.source}, {p.location}" if p.location else p.source
-    also = f"also in: {', '.join(p.also_in)}" if p.also_in else ""  # the same text in other sources
-    return " · ".join(x for x in (outlet, where, also) if x)
+    also = ""  # the same text in other sources
+    if p.also_in:
+        shown = ", ".join(p.also_in[:ALSO_IN_SHOWN])
+        rest = len(p.also_in) - ALSO_IN_SHOWN
+        also = f"also in: {shown}" + (f" and {rest} more" if rest > 0 else "")
+    return shorten(" · ".join(x for x in (outlet, host(p.url), where, also) if x), PASSAGE_FOOTER)
 
 
 def answer_message(answer: Answer) -> Message:
@@ -186,7 +234,7 @@ def answer_message(answer: Answer) -> Message:
         return no_answer_message(answer)
     passages = answer.passages[:EMBEDS]
     titles = [shorten(f"[{p.rank}] {p.title or p.source}", TITLE) for p in passages]
-    footers = [shorten(_footer(p), FOOTER) for p in passages]
+    footers = [_footer(p) for p in passages]
     room = TOTAL - 200 - sum(map(len, titles)) - sum(map(len, footers))
     budget = max(80, min(DESCRIPTION, math.floor(room / max(1, len(passages)))))
     embeds = []
@@ -198,14 +246,15 @@ def answer_message(answer: Answer) -> Message:
         embed.set_footer(text=footer)
         embeds.append(embed)
     more = " More passages follow with the button below." if answer.has_more else ""
-    return render(shorten(f"**Sources for:** {escape_markdown(answer.question)}", CONTENT - len(more)) + more, embeds)
+    question = escape(one_line(answer.question))  # blank lines in a question would be echoed in full
+    return render(shorten(f"**Sources for:** {question}", CONTENT - len(more)) + more, embeds)
 
 
 def no_answer_message(answer: Answer) -> Message:
-    text = refusal_line(answer, escape_markdown)
+    text = refusal_line(answer, escape)
     if answer.passages:
-        titles = list(dict.fromkeys(p.title or p.source for p in answer.passages))
-        text += "\nClosest I have: " + "; ".join(escape_markdown(t) for t in titles)
+        titles = list(dict.fromkeys(one_line(p.title or p.source) for p in answer.passages))
+        text += "\nClosest I have: " + "; ".join(escape(t) for t in titles)
     return render(text)
 
 
@@ -224,9 +273,18 @@ def sources_message(docs: list[DocumentInfo], page: int) -> tuple[Message, int, 
     page = min(max(0, page), pages - 1)
     lines = []
     for i, d in enumerate(docs[page * PAGE_SIZE : (page + 1) * PAGE_SIZE], start=page * PAGE_SIZE + 1):
-        title = escape_markdown(shorten(d.title or d.source, 150))
-        name = f"[{title}]({d.url})" if _is_link(d.url) else title
-        lines.append(f"{i}. {name} — `{shorten(d.source, 120)}` ({d.chunks} passages)")
+        title = escape(shorten(one_line(d.title or d.source), 150))
+        source = shorten(one_line(d.source), 120)
+        where = f"`{source}`" if "`" not in source else escape(source)
+        tail = f" — {where} ({d.chunks} passages)"
+        # A link's target cannot close its parentheses early; one too long for the line is left out,
+        # so that ten lines always fit one embed.
+        url = (d.url or "").replace("(", "%28").replace(")", "%29")
+        linked = f"{i}. [{title}]({url}){tail}"
+        plain = f"{i}. {title}{tail}"
+        if len(plain) > SOURCE_LINE:  # a title of markdown characters, each escaped
+            plain = f"{i}. {escape(shorten(one_line(d.title or d.source), 60))}{tail}"
+        lines.append(linked if _is_link(d.url) and len(linked) <= SOURCE_LINE else plain)
     embed = discord.Embed(
         title=f"Indexed sources: {len(docs)} documents", description="\n".join(lines) or "No documents are indexed."
     )
@@ -243,7 +301,8 @@ def report_text(report: BuildReport) -> str:
         f"{report.unchanged} unchanged) in {report.seconds:.1f}s."
     )
     if report.skipped:
-        text += f" Skipped {len(report.skipped)}: " + "; ".join(f"{s.path} ({s.reason})" for s in report.skipped[:5])
+        skipped = "; ".join(f"{s.path} ({s.reason})" for s in report.skipped[:5])
+        text += f" Skipped {len(report.skipped)}: " + escape(one_line(skipped))
     return text
 
 

@@ -60,6 +60,7 @@ class MoreButton(
             await bot.tell(interaction, "That answer is too old to continue; please ask again.")
             return
         question, top_k = found
+        bot.check_cooldown(interaction.user.id)
         await interaction.response.defer(thinking=True)
         answer = await bot.answer(question, top_k, self.offset)
         if not answer.passages:
