@@ -19,7 +19,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> None:
-    click.echo(f"citebot: {message}", err=True)
+    from .presentation import printable
+
+    click.echo(f"citebot: {printable(message)}", err=True)
     sys.exit(2)
 
 
@@ -66,14 +68,16 @@ def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
 
 
 def _report(report: Any) -> None:
-    from .presentation import summary_lines
+    from .presentation import printable, summary_lines
 
     for line in summary_lines(report):
-        click.echo(line, err=True)
+        click.echo(printable(line), err=True)
 
 
 location_options = [
-    click.option("--sources", type=click.Path(path_type=Path), default=None, help="sources folder [env CITEBOT_SOURCES]"),
+    click.option(
+        "--sources", type=click.Path(path_type=Path), default=None, help="sources folder [env CITEBOT_SOURCES]"
+    ),
     click.option("--index", type=click.Path(path_type=Path), default=None, help="index folder [env CITEBOT_INDEX]"),
 ]
 
@@ -133,7 +137,9 @@ def ask(
         check_question(question, settings.max_question_chars)
     engine, report = Engine.open_or_build(settings, progress=_interactive())
     if report is not None:
-        click.echo(f"citebot: index was {'built' if report.added and not report.unchanged else 'updated'} first.", err=True)
+        click.echo(
+            f"citebot: index was {'built' if report.added and not report.unchanged else 'updated'} first.", err=True
+        )
         _report(report)
     if question is not None:
         answer = engine.ask(question, top_k, use_threshold=not no_threshold)
@@ -154,9 +160,12 @@ def ask(
 
 
 def _print_answer(answer: Any) -> None:
-    from rich.markup import escape
+    from rich.markup import escape as markup_escape
 
-    from .presentation import citation, highlighted, refusal_line
+    from .presentation import citation, highlighted, printable, refusal_line
+
+    def escape(text: str) -> str:
+        return markup_escape(printable(text))
 
     console = _console()
     if not answer.answered:
@@ -167,7 +176,8 @@ def _print_answer(answer: Any) -> None:
         return
     for p in answer.passages:
         console.print(f"[bold][{p.rank}][/bold] [cyan]{escape(citation(p))}[/cyan]  [dim](score {p.score:.2f})[/dim]")
-        body = escape(highlighted(p, "\x00", "\x01")).replace("\x00", "[bold]").replace("\x01", "[/bold]")
+        marked = highlighted(p, "\ue000", "\ue001")  # private-use marks: printable() keeps them
+        body = escape(marked).replace("\ue000", "[bold]").replace("\ue001", "[/bold]")
         for line in body.split("\n"):
             console.print(f"    {line}")
         if p.also_in:
@@ -242,9 +252,11 @@ def sources_cmd(sources: Path | None, index: Path | None, as_json: bool) -> None
         return
     from rich.table import Table
 
+    from .presentation import printable
+
     table = Table("title", "source", "chunks", "last indexed")
     for d in docs:
-        table.add_row(d.title or "", d.source, str(d.chunks), d.indexed_at)
+        table.add_row(printable(d.title or ""), printable(d.source), str(d.chunks), d.indexed_at)
     _console().print(table)
 
 

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from .answers import NOT_CLOSE
 from .records import Answer, BuildReport, Passage
 
 NO_ANSWER = "Nothing in the sources answers that"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters (newlines and tabs kept): a source file or its name could
+    otherwise carry terminal escape sequences that recolour, retitle or rewrite the reader's screen."""
+    return _CONTROL.sub("", text)
 
 
 def refusal_line(answer: Answer, escape: Callable[[str], str] = str) -> str:
-    """"Nothing in the sources answers that", with the reason when a rule (not the bar) refused:
+    """ "Nothing in the sources answers that", with the reason when a rule (not the bar) refused:
     "...: no one source mentions eBay and Skype together." `escape` is the view's markup escape
     (the reason quotes words of the question)."""
     if answer.refusal and answer.refusal != NOT_CLOSE:

@@ -117,3 +117,26 @@ def test_sources_lists_documents(indexed):
     docs = {d["source"]: d for d in json.loads(result.stdout)}
     assert set(docs) == {"000_24054db15d7a09bf.txt", "004_292b256e50e7843a.txt"}
     assert all(d["chunks"] > 0 and d["indexed_at"] for d in docs.values())
+
+
+def test_terminal_escapes_in_sources_never_reach_the_terminal(isolated):
+    """A source (or its file name) carrying ESC sequences, e.g. one that retitles the terminal, is
+    printed without its control characters by `ask`, `sources` and `index`; the JSON keeps the text."""
+    folder = isolated / "sources"
+    folder.mkdir()
+    hostile = "Bridge\x1b[2J news.txt"
+    (folder / hostile).write_text(
+        "Bridge\x1b]0;pwned\x07 works\n\nThe mayor said \x1b[31mthe bridge will reopen in May\x1b[0m, after repairs.\n",
+        encoding="utf-8",
+    )
+    (folder / "bad\x1b[5m.pdf").write_bytes(b"not a pdf")
+    indexed = citebot("index")
+    asked = citebot("ask", "When will the bridge reopen?")
+    listed = citebot("sources")
+    for result in (indexed, asked, listed):
+        assert result.returncode == 0, result.stderr
+        assert not any(c in result.stdout + result.stderr for c in "\x1b\x07\x9b"), result
+    assert "the bridge will reopen in May" in asked.stdout and "[31m" in asked.stdout  # shown, not obeyed
+    assert "Bridge[2J news.txt" in listed.stdout and "bad[5m.pdf" in indexed.stderr
+    raw = json.loads(citebot("ask", "When will the bridge reopen?", "--json").stdout)
+    assert "\x1b[31m" in raw["passages"][0]["text"]  # the JSON contract stays verbatim (JSON escapes it)

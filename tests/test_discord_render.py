@@ -234,3 +234,9 @@ def test_bold_wraps_words_not_the_spaces_around_them():
     """`**Tuesday. **` would show its asterisks in Discord: spaces go outside the markers."""
     assert render.quote_passage("It rained. Then it stopped.", (0, 11), 100) == "> **It rained.** Then it stopped."
     assert render.quote_passage("Intro.\n  Line two \nEnd.", (6, 18), 100) == "> Intro.\n>   **Line two** \n> End."
+
+
+def test_control_characters_are_dropped():
+    """ESC, BEL, CR and C1 controls from a source never reach Discord; newlines and tabs stay."""
+    quoted = render.quote_passage("a\x1b[31mb\x07c\r\x9bd\te\nf", None, 100)
+    assert quoted == "> a\\[31mbcd\te\n> f"

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import discord
 from discord.utils import escape_markdown
 
-from ..presentation import refusal_line
+from ..presentation import printable, refusal_line
 from ..records import Answer, BuildReport, DocumentInfo, Passage
 
 CONTENT = 2000
@@ -136,9 +136,6 @@ def _is_link(url: str | None) -> bool:
     return url is not None and len(url) <= 2000 and re.match(r"https?://[^\s<>]+$", url) is not None
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
 def escape(text: str) -> str:
     """Text from sources or users, shown as typed: markdown escaped, and every square bracket too.
 
@@ -146,7 +143,7 @@ def escape(text: str) -> str:
     still plant a masked link (`[Reuters](https://elsewhere)`) that looks like a citation; without
     brackets no masked link can form, whatever the text around it.
     """
-    text = _CONTROL.sub("", text).replace("[", "\x02").replace("]", "\x03")
+    text = printable(text).replace("[", "\x02").replace("]", "\x03")
     return escape_markdown(text).replace("\x02", "\\[").replace("\x03", "\\]")
 
 
