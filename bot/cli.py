@@ -14,6 +14,7 @@ import click
 
 from .config import Settings
 from .errors import CitebotError
+from .sources import PARSER_LOGGERS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,7 +65,8 @@ def _interactive() -> bool:
 def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    # emoji=False: ":x:" in a source is text, not an emoji
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _report(report: Any) -> None:
@@ -98,6 +100,10 @@ def main() -> None:
     # one-off notices from the core (the first-use model export) as plain lines on stderr
     logging.basicConfig(level=logging.WARNING, format="citebot: %(message)s")
     logging.getLogger("bot.embedding").setLevel(logging.INFO)
+    # The parsers' own complaints ("EOF marker not found") name no file and would read as citebot's;
+    # a file they cannot read is reported once, by name, in the build summary.
+    for name in PARSER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @main.command()
@@ -161,8 +167,9 @@ def ask(
 
 def _print_answer(answer: Any) -> None:
     from rich.markup import escape as markup_escape
+    from rich.text import Text
 
-    from .presentation import citation, highlighted, printable, refusal_line
+    from .presentation import citation, printable, refusal_line
 
     def escape(text: str) -> str:
         return markup_escape(printable(text))
@@ -176,10 +183,11 @@ def _print_answer(answer: Any) -> None:
         return
     for p in answer.passages:
         console.print(f"[bold][{p.rank}][/bold] [cyan]{escape(citation(p))}[/cyan]  [dim](score {p.score:.2f})[/dim]")
-        marked = highlighted(p, "\ue000", "\ue001")  # private-use marks: printable() keeps them
-        body = escape(marked).replace("\ue000", "[bold]").replace("\ue001", "[/bold]")
-        for line in body.split("\n"):
-            console.print(f"    {line}")
+        # the passage as a Text, never as markup: its own brackets, colons and slashes stay as written
+        hs, he = (p.highlight.start - p.start, p.highlight.end - p.start) if p.highlight else (0, 0)
+        body = Text.assemble(printable(p.text[:hs]), (printable(p.text[hs:he]), "bold"), printable(p.text[he:]))
+        for line in body.split("\n", allow_blank=True):
+            console.print(Text("    ") + line)
         if p.also_in:
             console.print(f"    [dim]also in: {escape(', '.join(p.also_in))}[/dim]")
         console.print()
@@ -251,12 +259,13 @@ def sources_cmd(sources: Path | None, index: Path | None, as_json: bool) -> None
         click.echo(json.dumps([d.__dict__ for d in docs], ensure_ascii=False))
         return
     from rich.table import Table
+    from rich.text import Text
 
     from .presentation import printable
 
     table = Table("title", "source", "chunks", "last indexed")
     for d in docs:
-        table.add_row(printable(d.title or ""), printable(d.source), str(d.chunks), d.indexed_at)
+        table.add_row(Text(printable(d.title or "")), Text(printable(d.source)), str(d.chunks), d.indexed_at)
     _console().print(table)
 
 

@@ -6,6 +6,7 @@ concurrent `reindex` swaps in the new index between questions, never in the midd
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -17,10 +18,12 @@ from . import store
 from .answers import compose, min_score_for
 from .config import Settings
 from .embedding import Embedder, load_embedder
-from .errors import IndexMismatch, QuestionError
+from .errors import BuildLocked, IndexMismatch, QuestionError
 from .indexing import _rebuild_reason, build_index, stale_reason
 from .records import Answer, BuildReport, DocumentInfo
 from .retrieval import dense_search, rank_documents, retrieve
+
+log = logging.getLogger(__name__)
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -67,7 +70,10 @@ class Engine:
 
     @classmethod
     def open_or_build(
-        cls, settings: Settings, embedder: Embedder | None = None, progress: bool = False,
+        cls,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        progress: bool = False,
         rebuild_mismatch: bool = False,
     ) -> tuple[Engine, BuildReport | None]:
         """Open the index, building or updating it first when it is missing or the sources changed.
@@ -86,7 +92,14 @@ class Engine:
         ):
             cls.open(settings, embedder)  # raises IndexMismatch with the reason
         engine = cls(settings, None, embedder)
-        report, data = build_index(settings, lambda: engine.embedder, progress=progress)
+        try:
+            report, data = build_index(settings, lambda: engine.embedder, progress=progress)
+        except BuildLocked:
+            if reason != "sources changed":
+                raise
+            # another process (`citebot index`, the bot) is already updating: the live index still answers
+            log.warning("another build is updating the index; answering from the current one")
+            return cls.open(settings, embedder), None
         engine._data = data
         return engine, report
 

@@ -25,6 +25,7 @@ PDF_SUFFIXES = {".pdf"}
 JSONL_SUFFIXES = {".jsonl"}
 SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | JSONL_SUFFIXES
 META_FIELDS = ("title", "url", "published", "author", "publisher")
+PARSER_LOGGERS = ("pypdf", "trafilatura", "htmldate", "courlan", "justext", "readability")
 
 
 class Unreadable(Exception):
@@ -84,6 +85,9 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     close = text.find("\n", end + 4)
     body = "" if close < 0 else text[close + 1 :]
     try:
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text[4:end], Loader=yaml.SafeLoader)):
+            # 300 bytes of nested aliases expand to hundreds of MB once a title is written out
+            raise Unreadable("YAML front matter uses aliases (*name); write the values out")
         meta = yaml.safe_load(text[4:end]) or {}
     except yaml.YAMLError as exc:
         raise Unreadable(f"invalid YAML front matter: {str(exc).splitlines()[0]}") from None
@@ -155,6 +159,8 @@ def read_pdf(rel: str, data: bytes) -> list[Document]:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise Unreadable(f"PDF could not be read ({type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - pypdf on a damaged file also raises AttributeError, AssertionError...
+        raise Unreadable(f"PDF is damaged ({type(exc).__name__})") from None
     text = "\n\n".join(parts)
     if not text.strip():
         raise Unreadable("PDF has no extractable text (scanned image?)")
@@ -225,6 +231,15 @@ def load_sources(root: Path, max_file_mb: float = 20.0) -> LoadedSources:
     for path in _walk(root):
         rel = path.relative_to(root).as_posix()
         suffix = path.suffix.lower()
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:  # bytes the file system's encoding could not decode
+            shown = rel.encode("utf-8", "backslashreplace").decode("utf-8")
+            skipped.append(Skipped(shown, "file name is not valid UTF-8; rename the file"))
+            continue
+        if path.is_symlink() and path.is_dir():
+            skipped.append(Skipped(rel, "a symlinked folder is not followed; link the files in it instead"))
+            continue
         if suffix not in SUPPORTED:
             skipped.append(Skipped(rel, f"unsupported file type {suffix or '(none)'}"))
             continue

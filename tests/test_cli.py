@@ -140,3 +140,49 @@ def test_terminal_escapes_in_sources_never_reach_the_terminal(isolated):
     assert "Bridge[2J news.txt" in listed.stdout and "bad[5m.pdf" in indexed.stderr
     raw = json.loads(citebot("ask", "When will the bridge reopen?", "--json").stdout)
     assert "\x1b[31m" in raw["passages"][0]["text"]  # the JSON contract stays verbatim (JSON escapes it)
+
+
+def test_source_text_is_printed_as_written(isolated):
+    """Rich markup, emoji codes and control bytes in a source are printed as the source has them."""
+    folder = isolated / "sources"
+    folder.mkdir()
+    (folder / "flags.txt").write_text(
+        "Flags\n\nThe [/bold] tag, the :warning: flag and the :x: option\x01 are kept by the beaver parser.\n",
+        encoding="utf-8",
+    )
+    result = citebot("ask", "What does the beaver parser keep?")
+    assert result.returncode == 0, result.stderr
+    assert "The [/bold] tag, the :warning: flag and the :x: option are kept by the beaver parser." in result.stdout
+
+
+def test_bad_files_are_named_once_without_parser_chatter(isolated):
+    """A damaged PDF and a file name that is not UTF-8: `index` names each once in its summary, `ask`
+    still answers, and neither prints the parsers' own unattributed warnings."""
+    from test_sources import make_pdf
+
+    folder = isolated / "sources"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Harbour\n\nThe harbour master counted nine ferries.\n", encoding="utf-8")
+    (folder / "damaged.pdf").write_bytes(make_pdf(["Alpha"]).replace(b"trailer\n<<", b"trailer\n9<<"))
+    (folder / "caf\udce9.txt").write_bytes(b"Cafe\n\nBody.")
+    indexed = citebot("index")
+    assert indexed.returncode == 0, indexed.stderr
+    assert "damaged.pdf: PDF is damaged (AttributeError)" in indexed.stderr
+    assert "caf\\udce9.txt: file name is not valid UTF-8; rename the file" in indexed.stderr
+    assert [line for line in indexed.stderr.splitlines() if line.startswith("citebot:")] == []
+    asked = citebot("ask", "How many ferries did the harbour master count?")
+    assert asked.returncode == 0 and "nine ferries" in asked.stdout
+    assert asked.stderr == ""
+
+
+def test_ask_answers_from_the_live_index_while_another_build_runs(indexed, settings):
+    """Sources changed while `citebot index` (here: its lock) is busy: `ask` answers from the live
+    index and says so, instead of failing with "another build"."""
+    from bot.store import build_lock
+
+    (indexed / "new.txt").write_text("New\n\nA new article about the harbour.\n", encoding="utf-8")
+    with build_lock(settings.index):
+        result = citebot("ask", "What did Pompeo say?")
+    assert result.returncode == 0, result.stderr
+    assert "another build is updating the index; answering from the current one" in result.stderr
+    assert "Pompeo" in result.stdout

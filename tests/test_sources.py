@@ -71,7 +71,11 @@ def test_front_matter_metadata_and_subfolders(tmp_path):
     (doc,) = load_sources(tmp_path).documents
     assert doc.source == "news/2019/b.md"
     assert (doc.title, doc.url, doc.published, doc.author, doc.publisher) == (
-        "The Title", "https://example.org/b", "2019-03-14", "A. Writer", "The Paper",
+        "The Title",
+        "https://example.org/b",
+        "2019-03-14",
+        "A. Writer",
+        "The Paper",
     )
     assert doc.text == "First line of body.\n"
 
@@ -169,3 +173,27 @@ def test_missing_folder_is_a_clear_error(tmp_path):
     """A missing sources folder raises the user-facing SourcesError naming it."""
     with pytest.raises(SourcesError, match="sources folder not found"):
         load_sources(tmp_path / "nope")
+
+
+def test_hostile_files_are_skipped_not_fatal(tmp_path):
+    """A PDF that trips pypdf into AttributeError, front matter with YAML aliases (300 bytes that
+    expand to hundreds of MB), a file name that is not UTF-8 and a symlinked folder: each is skipped
+    with a reason and the good file is still read."""
+    write(tmp_path, "good.txt", "Good title\n\nGood body.")
+    write(tmp_path, "damaged.pdf", make_pdf(["Alpha one", "Beta two"]).replace(b"trailer\n<<", b"trailer\n9<<"))
+    levels = ["a: &a ['lol','lol','lol','lol','lol','lol','lol','lol','lol']"]
+    levels += [f"{n}: &{n} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]" for p, n in zip("abcdefg", "bcdefgh")]
+    write(tmp_path, "bomb.md", "---\n" + "\n".join(levels) + "\ntitle: *h\n---\nBody.\n")
+    (tmp_path / "caf\udce9.txt").write_bytes(b"Cafe\n\nBody.")  # the byte 0xE9 as Python sees it
+    outside = tmp_path.parent / "elsewhere"
+    write(outside, "kept.txt", "Kept elsewhere\n\nA linked file is read where it points.")
+    (tmp_path / "linked-folder").symlink_to(outside, target_is_directory=True)
+    (tmp_path / "linked.txt").symlink_to(outside / "kept.txt")
+    loaded = load_sources(tmp_path)
+    assert [d.source for d in loaded.documents] == ["good.txt", "linked.txt"]
+    reasons = {s.path: s.reason for s in loaded.skipped}
+    assert reasons["damaged.pdf"] == "PDF is damaged (AttributeError)"
+    assert reasons["bomb.md"] == "YAML front matter uses aliases (*name); write the values out"
+    assert reasons["caf\\udce9.txt"] == "file name is not valid UTF-8; rename the file"
+    assert reasons["linked-folder"].startswith("a symlinked folder is not followed")
+    json.dumps([s.path for s in loaded.skipped]).encode("utf-8")  # the report can be written out
