@@ -113,7 +113,7 @@ def read_html(rel: str, data: bytes) -> list[Document]:
 
     try:
         result = trafilatura.bare_extraction(data, with_metadata=True, include_comments=False)
-    except Exception as exc:  # trafilatura raises many lxml errors on broken markup
+    except Exception as exc:  # noqa: BLE001 - trafilatura raises many lxml errors on broken markup
         raise Unreadable(f"HTML could not be parsed ({type(exc).__name__})") from None
     if result is None:
         raise Unreadable("no main text found in the HTML")
