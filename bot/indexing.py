@@ -72,7 +72,7 @@ def stale_reason(settings: Settings, loaded: LoadedSources | None = None) -> str
             return "no index yet"
         manifest = store.read_manifest(gen)
     except IndexCorrupt as exc:
-        return f"the index is unreadable ({exc})"
+        return f"the index is unreadable ({exc.problem})"
     reason = _rebuild_reason(manifest, settings)
     if reason:
         return reason
@@ -104,7 +104,7 @@ def build_index(
         except store.IndexMissing:
             report.rebuilt_reason = None
         except IndexCorrupt as exc:
-            report.rebuilt_reason = f"previous index unreadable: {exc}"
+            report.rebuilt_reason = f"previous index unreadable: {exc.problem}"
         if old is not None:
             reason = "--rebuild" if rebuild else _rebuild_reason(old.manifest, settings)
             if reason:

@@ -17,6 +17,35 @@ def built(seed_sources, settings, embedder):
     return settings.index, store.current_path(settings.index)
 
 
+def zero_zip_end(path):
+    """Zero the last 22 bytes of a zip (its end-of-directory record): same size, no longer a zip."""
+    data = path.read_bytes()
+    path.write_bytes(data[:-22] + b"\0" * 22)
+
+
+def scramble_npy_body(path):
+    """Random bytes after a .npy header: numpy still loads it, every value is garbage."""
+    import numpy as np
+
+    data = path.read_bytes()
+    noise = np.random.default_rng(0).integers(0, 256, len(data) - 128, dtype=np.uint8).tobytes()
+    path.write_bytes(data[:128] + noise)
+
+
+def as_legacy(gen):
+    """Drop the checksums from a generation's manifest, as the versions before them wrote it."""
+    manifest = json.loads((gen / "manifest.json").read_text())
+    del manifest[store.DIGESTS]
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+
+
+DAMAGE = {
+    "chunks.npz": zero_zip_end,
+    "bm25/indices.csc.index.npy": scramble_npy_body,
+    "bm25/indptr.csc.index.npy": scramble_npy_body,
+}
+
+
 def test_missing_index(settings):
     """No index yet is its own error, telling the user what to run."""
     with pytest.raises(IndexMissing, match="citebot index"):
@@ -40,6 +69,51 @@ def test_garbage_of_same_size_is_caught(built, name):
     path = gen / name
     path.write_bytes(b"\xff" * path.stat().st_size)
     with pytest.raises(IndexCorrupt, match=name.replace(".", r"\.")):
+        store.read_index(root)
+
+
+def test_manifest_records_a_checksum_of_every_file(built):
+    """Each file of a generation but the manifest has its sha256 in the manifest."""
+    import hashlib
+
+    _, gen = built
+    digests = json.loads((gen / "manifest.json").read_text())[store.DIGESTS]
+    files = {p.relative_to(gen).as_posix() for p in gen.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(digests) == files and any(name.startswith("bm25/") for name in files)
+    assert all(digests[name] == hashlib.sha256((gen / name).read_bytes()).hexdigest() for name in files)
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGE))
+def test_same_size_damage_is_named_with_the_fix(built, name):
+    """Damage that keeps a file's size (a zeroed zip directory, scrambled BM25 postings) is caught by
+    the checksum: IndexCorrupt naming the file and `citebot index --rebuild`."""
+    root, gen = built
+    DAMAGE[name](gen / name)
+    with pytest.raises(IndexCorrupt, match=rf"{name.replace('.', '[.]')} is damaged.*citebot index --rebuild"):
+        store.read_index(root)
+
+
+def test_generation_without_checksums_still_opens(built, embedder):
+    """An index written before checksums (no file_sha256 in its manifest) loads and searches as before."""
+    from bot.retrieval import retrieve
+
+    root, gen = built
+    before = store.read_index(root)
+    as_legacy(gen)
+    data = store.read_index(root)
+    assert len(data) == len(before) and data.bm25 is not None
+    vec = embedder.encode(["Who was arrested in Canada?"])[0]
+    assert retrieve(data, vec, "Who was arrested in Canada?", depth=5)
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGE))
+def test_same_size_damage_without_checksums_is_corrupt(built, name):
+    """Without checksums, the same damage still gives IndexCorrupt (loading errors and structure
+    checks), never a BadZipFile traceback or an IndexError at question time."""
+    root, gen = built
+    as_legacy(gen)
+    DAMAGE[name](gen / name)
+    with pytest.raises(IndexCorrupt, match="bm25" if name.startswith("bm25") else "chunks.npz"):
         store.read_index(root)
 
 
@@ -85,7 +159,7 @@ def test_no_pickle_on_disk(built):
     """Nothing in the index needs pickle: every numpy file loads with allow_pickle=False."""
     import numpy as np
 
-    root, gen = built
+    _, gen = built
     with np.load(gen / "chunks.npz", allow_pickle=False) as z:
         assert set(z.files) == {"doc", "start", "end", "hash"}
     for npy in (gen / "bm25").glob("*.npy"):
