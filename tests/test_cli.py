@@ -140,3 +140,42 @@ def test_terminal_escapes_in_sources_never_reach_the_terminal(isolated):
     assert "Bridge[2J news.txt" in listed.stdout and "bad[5m.pdf" in indexed.stderr
     raw = json.loads(citebot("ask", "When will the bridge reopen?", "--json").stdout)
     assert "\x1b[31m" in raw["passages"][0]["text"]  # the JSON contract stays verbatim (JSON escapes it)
+
+
+def one_line_error(result: subprocess.CompletedProcess, *parts: str) -> None:
+    """Exit 2 with a single `citebot:` line on stderr holding every part."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("citebot: "), result.stderr
+    assert all(part in lines[0] for part in parts), lines[0]
+
+
+def test_damaged_index_is_one_line_and_rebuild_fixes_it(indexed, settings):
+    """A chunks.npz with its zip directory zeroed (same size): `ask` and `sources` name the file and
+    the fix in one line; `index --rebuild` then works without reading it."""
+    from bot import store
+
+    path = store.current_path(settings.index) / "chunks.npz"
+    data = path.read_bytes()
+    path.write_bytes(data[:-22] + b"\0" * 22)
+    for args in (["ask", "Who was arrested in Canada?"], ["sources"]):
+        one_line_error(citebot(*args), str(path), "citebot index --rebuild")
+    rebuilt = citebot("index", "--rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "Rebuilt everything: --rebuild" in rebuilt.stderr
+    assert "Meng Wanzhou" in citebot("ask", "Who was arrested in Canada?").stdout
+
+
+def test_plain_index_rebuilds_over_scrambled_postings(indexed, settings):
+    """Scrambled BM25 postings (same size, header intact) are not "up to date": `index` rebuilds and says why."""
+    import numpy as np
+
+    from bot import store
+
+    path = store.current_path(settings.index) / "bm25" / "indices.csc.index.npy"
+    data = path.read_bytes()
+    path.write_bytes(data[:128] + np.random.default_rng(0).integers(0, 256, len(data) - 128, np.uint8).tobytes())
+    result = citebot("index")
+    assert result.returncode == 0, result.stderr
+    assert f"Rebuilt everything: previous index unreadable: index file {path} is damaged" in result.stderr
+    assert "Meng Wanzhou" in citebot("ask", "Who was arrested in Canada?").stdout

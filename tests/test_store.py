@@ -117,6 +117,19 @@ def test_same_size_damage_without_checksums_is_corrupt(built, name):
         store.read_index(root)
 
 
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_build_over_same_size_damage_rebuilds(built, settings, embedder, rebuild):
+    """`citebot index` rebuilds over a damaged generation and says why; `--rebuild` never reads it."""
+    root, gen = built
+    zero_zip_end(gen / "chunks.npz")
+    report, data = build_index(settings, embedder, rebuild=rebuild)
+    assert report.switched and report.embedded_chunks == report.chunks
+    assert report.rebuilt_reason == "--rebuild" if rebuild else ("chunks.npz is damaged" in report.rebuilt_reason)
+    assert "citebot index --rebuild" not in report.rebuilt_reason  # the report says what it did, not what to do
+    assert store.current_path(root) != gen and len(store.read_index(root)) == len(data)
+    assert gen.is_dir()  # the damaged generation is kept, not deleted under the user
+
+
 def test_missing_file_and_bad_pointer(built):
     """A deleted file or a pointer to a missing generation are reported clearly."""
     root, gen = built
