@@ -29,6 +29,11 @@ class IndexCorrupt(CitebotError):
         return f"{self.problem}; rebuild it with `citebot index --rebuild`"
 
 
+class IndexPathError(CitebotError):
+    """The index folder is a file, or its CURRENT pointer is not a file: citebot will not replace
+    what it did not write, so the user has to move it."""
+
+
 class QuestionError(CitebotError):
     """The question is empty or too long."""
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BuildLocked, IndexCorrupt, IndexMissing
+from .errors import BuildLocked, IndexCorrupt, IndexMissing, IndexPathError
 from .lexical import Bm25Index
 from .vectors import FaissIndex
 
@@ -75,16 +75,29 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+def _check_root(root: Path) -> None:
+    """Refuse an index path that is a file, or whose pointer is not a file: replacing either would
+    destroy something citebot did not write."""
+    if root.exists() and not root.is_dir():
+        raise IndexPathError(f"index path {root} is a file, not a folder")
+    pointer = root / POINTER
+    if pointer.exists() and not pointer.is_file():
+        raise IndexPathError(f"index pointer {pointer} is not a file; move it away, then run `citebot index`")
+
+
 def current_path(root: Path) -> Path | None:
     """The live generation, or None when no index has been built."""
+    _check_root(root)
     pointer = root / POINTER
     try:
         name = pointer.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise IndexCorrupt(f"index pointer {pointer} cannot be read: {exc.strerror}") from None
-    if not name or "/" in name or name.startswith("."):
+    except UnicodeDecodeError:
+        raise IndexCorrupt(f"index pointer {pointer} is damaged") from None
+    if not name or "/" in name or "\0" in name or name.startswith("."):
         raise IndexCorrupt(f"index pointer {pointer} is damaged")
     path = root / name
     if not path.is_dir():
@@ -240,8 +253,13 @@ def prune(root: Path, keep: int = 2) -> None:
 @contextlib.contextmanager
 def build_lock(root: Path) -> Iterator[None]:
     """One writer per index folder; a second build fails fast instead of racing the first."""
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("w") as fh:
+    _check_root(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = (root / ".lock").open("w")
+    except OSError as exc:
+        raise IndexPathError(f"index folder {root} cannot be written: {exc.strerror}") from None
+    with lock as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

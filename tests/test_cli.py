@@ -179,3 +179,21 @@ def test_plain_index_rebuilds_over_scrambled_postings(indexed, settings):
     assert result.returncode == 0, result.stderr
     assert f"Rebuilt everything: previous index unreadable: index file {path} is damaged" in result.stderr
     assert "Meng Wanzhou" in citebot("ask", "Who was arrested in Canada?").stdout
+
+
+def test_index_path_that_is_a_file_is_one_line(seed_sources, isolated):
+    """`--index f` where f is a file: one line, exit 2, and f left as it was."""
+    (isolated / "f").write_text("x\n")
+    for args in (["index", "--index", "f"], ["ask", "hi", "--index", "f"], ["sources", "--index", "f"]):
+        one_line_error(citebot(*args), "index path f is a file, not a folder")
+    assert (isolated / "f").read_text() == "x\n"
+
+
+def test_pointer_that_is_a_folder_is_one_line(indexed, settings):
+    """An index whose CURRENT is a folder: one line naming it for `index` and `ask`, the folder untouched."""
+    pointer = settings.index / "CURRENT"
+    pointer.unlink()
+    pointer.mkdir()
+    for args in (["index"], ["index", "--rebuild"], ["ask", "hi"]):
+        one_line_error(citebot(*args), f"index pointer {pointer} is not a file")
+    assert pointer.is_dir() and not any(pointer.iterdir())

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot import store
-from bot.errors import BuildLocked, IndexCorrupt, IndexMissing
+from bot.errors import BuildLocked, IndexCorrupt, IndexMissing, IndexPathError
 from bot.indexing import build_index
 
 
@@ -128,6 +128,38 @@ def test_build_over_same_size_damage_rebuilds(built, settings, embedder, rebuild
     assert "citebot index --rebuild" not in report.rebuilt_reason  # the report says what it did, not what to do
     assert store.current_path(root) != gen and len(store.read_index(root)) == len(data)
     assert gen.is_dir()  # the damaged generation is kept, not deleted under the user
+
+
+def test_index_path_that_is_a_file_is_refused(settings, seed_sources, embedder):
+    """An index path naming a file is one clear error, and the file is left as it was."""
+    settings.index.write_text("notes")
+    for action in (lambda: store.read_index(settings.index), lambda: build_index(settings, embedder)):
+        with pytest.raises(IndexPathError, match="is a file, not a folder"):
+            action()
+    assert settings.index.read_text() == "notes"
+
+
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_pointer_that_is_a_folder_is_refused(built, settings, embedder, rebuild):
+    """A CURRENT that is a folder is reported before any embedding, and neither it nor the index is touched."""
+    root, gen = built
+    (root / "CURRENT").unlink()
+    (root / "CURRENT").mkdir()
+    (root / "CURRENT" / "mine.txt").write_text("keep")
+    with pytest.raises(IndexPathError, match="CURRENT is not a file"):
+        store.read_index(root)
+    with pytest.raises(IndexPathError, match="CURRENT is not a file"):
+        build_index(settings, embedder, rebuild=rebuild)
+    assert (root / "CURRENT" / "mine.txt").read_text() == "keep" and gen.is_dir()
+
+
+def test_binary_pointer_is_corrupt(built):
+    """A pointer holding bytes that are not UTF-8 (or a NUL) is IndexCorrupt, not a decode traceback."""
+    root, _ = built
+    for junk in (b"\xff\xfe\x00gen", b"gen-\x00x"):
+        (root / "CURRENT").write_bytes(junk)
+        with pytest.raises(IndexCorrupt, match="CURRENT is damaged"):
+            store.read_index(root)
 
 
 def test_missing_file_and_bad_pointer(built):
