@@ -18,7 +18,20 @@ class IndexMismatch(CitebotError):
 
 
 class IndexCorrupt(CitebotError):
-    """An index file is truncated, unreadable or inconsistent with the others."""
+    """An index file is truncated, unreadable or inconsistent with the others: a full rebuild, which
+    never reads the damaged generation, is the fix, so every message ends by saying to run one."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem  # without the advice, for a build report that already rebuilt
+
+    def __str__(self) -> str:
+        return f"{self.problem}; rebuild it with `citebot index --rebuild`"
+
+
+class IndexPathError(CitebotError):
+    """The index folder is a file, or its CURRENT pointer is not a file: citebot will not replace
+    what it did not write, so the user has to move it."""
 
 
 class QuestionError(CitebotError):

@@ -72,7 +72,7 @@ def stale_reason(settings: Settings, loaded: LoadedSources | None = None) -> str
             return "no index yet"
         manifest = store.read_manifest(gen)
     except IndexCorrupt as exc:
-        return f"the index is unreadable ({exc})"
+        return f"the index is unreadable ({exc.problem})"
     reason = _rebuild_reason(manifest, settings)
     if reason:
         return reason
@@ -98,30 +98,14 @@ def build_index(
             f"no readable documents in {settings.sources}" + (f" (skipped {reasons})" if reasons else "")
         )
     with store.build_lock(settings.index):
-        old: store.IndexData | None = None
-        try:
-            old = store.read_index(settings.index)
-        except store.IndexMissing:
-            report.rebuilt_reason = None
-        except IndexCorrupt as exc:
-            report.rebuilt_reason = f"previous index unreadable: {exc}"
-        if old is not None:
-            reason = "--rebuild" if rebuild else _rebuild_reason(old.manifest, settings)
-            if reason:
-                report.rebuilt_reason = reason
-                old_for_reuse = None
-            else:
-                old_for_reuse = old
-            files = {f.rel: f.sha256 for f in loaded.files}
-            if old_for_reuse is not None and files == old.manifest.get("files"):
-                report.documents = len(old.documents)
-                report.chunks = len(old)
-                report.unchanged = len(old.documents)
-                report.reused_chunks = len(old)
-                report.seconds = time.perf_counter() - started
-                return report, old
-        else:
-            old_for_reuse = None
+        old, report.rebuilt_reason = _previous_index(settings, rebuild)
+        if old is not None and {f.rel: f.sha256 for f in loaded.files} == old.manifest.get("files"):
+            report.documents = len(old.documents)
+            report.chunks = len(old)
+            report.unchanged = len(old.documents)
+            report.reused_chunks = len(old)
+            report.seconds = time.perf_counter() - started
+            return report, old
 
         if embedder is None:
             model: Embedder = load_embedder(settings.model, settings.backend, settings.cache)
@@ -129,12 +113,28 @@ def build_index(
             model = embedder()
         else:
             model = embedder  # type: ignore[assignment]
-        data = _assemble(settings, loaded, old_for_reuse, model, report, progress)
+        data = _assemble(settings, loaded, old, model, report, progress)
         store.write_index(settings.index, data)
         store.prune(settings.index)
         report.switched = True
         report.seconds = time.perf_counter() - started
         return report, data
+
+
+def _previous_index(settings: Settings, rebuild: bool) -> tuple[store.IndexData | None, str | None]:
+    """The live index whose vectors can be reused, or None and why everything is re-embedded.
+
+    `rebuild` never reads the live generation: it is the way out of one too damaged to read."""
+    if rebuild:
+        return None, "--rebuild"
+    try:
+        old = store.read_index(settings.index)
+    except store.IndexMissing:
+        return None, None
+    except IndexCorrupt as exc:
+        return None, f"previous index unreadable: {exc.problem}"
+    reason = _rebuild_reason(old.manifest, settings)
+    return (None, reason) if reason else (old, None)
 
 
 def _digest(stored: bytes) -> bytes:
@@ -148,7 +148,9 @@ def _old_chunk_spans(old: store.IndexData | None) -> tuple[dict[str, int], list[
     if old is None:
         return {}, []
     spans: list[list[tuple[int, int, bytes]]] = [[] for _ in old.documents]
-    for d, a, b, hh in zip(old.chunk_doc.tolist(), old.chunk_start.tolist(), old.chunk_end.tolist(), old.chunk_hash.tolist(), strict=True):
+    for d, a, b, hh in zip(
+        old.chunk_doc.tolist(), old.chunk_start.tolist(), old.chunk_end.tolist(), old.chunk_hash.tolist(), strict=True
+    ):
         spans[d].append((a, b, _digest(hh)))
     return {d["source"]: i for i, d in enumerate(old.documents)}, spans
 
@@ -217,7 +219,9 @@ def _assemble(
     current = {d["source"] for d in documents}
     report.removed = sorted(s for s in old_docs if s not in current)
 
-    hashes = [hh if hh is not None else chunk_hash(settings.model, t) for hh, t in zip(known_hashes, inputs, strict=True)]
+    hashes = [
+        hh if hh is not None else chunk_hash(settings.model, t) for hh, t in zip(known_hashes, inputs, strict=True)
+    ]
     reuse: dict[bytes, int] = {}
     old_vectors = None
     if old is not None:

@@ -33,6 +33,28 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
+def _postings_fit(model, size: int) -> bool:  # type: ignore[no-untyped-def]
+    """The CSC score matrix is well formed for `size` chunks: a scrambled array of the right size
+    loads fine and then fails a search with an IndexError (~1 ms at BBC scale)."""
+    scores, vocab = model.scores, model.vocab_dict
+    data, indices, indptr = scores.get("data"), scores.get("indices"), scores.get("indptr")
+    if not all(isinstance(a, np.ndarray) and a.ndim == 1 for a in (data, indices, indptr)):
+        return False
+    if (
+        indices.dtype.kind not in "iu"
+        or indptr.dtype.kind not in "iu"
+        or not len(indptr)
+        or not isinstance(vocab, dict)
+    ):
+        return False
+    if scores.get("num_docs") != size or indptr[0] != 0 or indptr[-1] != len(indices) or len(data) != len(indices):
+        return False
+    if not bool((np.diff(indptr) >= 0).all()) or (len(indices) and (indices.min() < 0 or indices.max() >= size)):
+        return False
+    ids = list(vocab.values())
+    return all(isinstance(i, int) for i in ids) and (not ids or (min(ids) >= 0 and max(ids) < len(indptr)))
+
+
 class Bm25Index:
     def __init__(self, model, size: int) -> None:  # type: ignore[no-untyped-def]
         self.model = model
@@ -57,8 +79,10 @@ class Bm25Index:
 
         try:
             model = bm25s.BM25.load(str(path), mmap=False, allow_pickle=False, show_progress=False)
-        except Exception as exc:  # bm25s raises json/numpy/OS errors on a damaged folder
+        except Exception as exc:  # noqa: BLE001 -- bm25s raises json/numpy/OS errors on a damaged folder
             raise IndexCorrupt(f"keyword index {path} cannot be read: {type(exc).__name__}: {exc}"[:300]) from None
+        if not _postings_fit(model, size):
+            raise IndexCorrupt(f"keyword index {path} is damaged (term postings out of range)")
         return cls(model, size)
 
     def save(self, path: Path) -> None:

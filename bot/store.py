@@ -2,20 +2,25 @@
 
 Layout: `index/CURRENT` names the live generation `index/gen-<stamp>/`, which holds
 `manifest.json`, `documents.jsonl`, `chunks.npz` (offsets and hashes, no pickle), `dense.faiss`
-and `bm25/`. A build writes `index/.tmp-<stamp>/`, renames it to a generation and then replaces
-`CURRENT` with `os.replace`, so a reader sees the old index or the new one, never half of one;
-a build killed at any point leaves the old generation live.
+and `bm25/`. The manifest records the sha256 of every other file, checked before numpy, FAISS or
+bm25s parse one (generations written before that are checked by size and structure only). A build
+writes `index/.tmp-<stamp>/`, renames it to a generation and then replaces `CURRENT` with
+`os.replace`, so a reader sees the old index or the new one, never half of one; a build killed at
+any point leaves the old generation live.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
 import time
 import uuid
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BuildLocked, IndexCorrupt, IndexMissing
+from .errors import BuildLocked, IndexCorrupt, IndexMissing, IndexPathError
 from .lexical import Bm25Index
 from .vectors import FaissIndex
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
 FILES = ("manifest.json", "documents.jsonl", "chunks.npz", "dense.faiss")
+DIGESTS = "file_sha256"  # manifest key: path in the generation -> sha256; absent in older generations
 
 
 @dataclass
@@ -64,16 +70,34 @@ def _write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _check_root(root: Path) -> None:
+    """Refuse an index path that is a file, or whose pointer is not a file: replacing either would
+    destroy something citebot did not write."""
+    if root.exists() and not root.is_dir():
+        raise IndexPathError(f"index path {root} is a file, not a folder")
+    pointer = root / POINTER
+    if pointer.exists() and not pointer.is_file():
+        raise IndexPathError(f"index pointer {pointer} is not a file; move it away, then run `citebot index`")
+
+
 def current_path(root: Path) -> Path | None:
     """The live generation, or None when no index has been built."""
+    _check_root(root)
     pointer = root / POINTER
     try:
         name = pointer.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise IndexCorrupt(f"index pointer {pointer} cannot be read: {exc.strerror}") from None
-    if not name or "/" in name or name.startswith("."):
+    except UnicodeDecodeError:
+        raise IndexCorrupt(f"index pointer {pointer} is damaged") from None
+    if not name or "/" in name or "\0" in name or name.startswith("."):
         raise IndexCorrupt(f"index pointer {pointer} is damaged")
     path = root / name
     if not path.is_dir():
@@ -90,11 +114,51 @@ def read_manifest(gen: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexCorrupt(f"index file {path} is damaged ({type(exc).__name__})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
-        raise IndexCorrupt(
-            f"index file {path} has format {manifest.get('format') if isinstance(manifest, dict) else '?'}, "
-            f"expected {FORMAT_VERSION}: rebuild with `citebot index --rebuild`"
-        )
+        found = manifest.get("format") if isinstance(manifest, dict) else "?"
+        raise IndexCorrupt(f"index file {path} has format {found}, expected {FORMAT_VERSION}")
     return manifest
+
+
+def _check_files(gen: Path, manifest: dict[str, Any]) -> None:
+    """Every file present, with the size and sha256 the manifest recorded, before any parser sees it
+    (garbage of the right size made numpy, FAISS and bm25s raise or return nonsense)."""
+    sizes, digests = manifest.get("file_sizes", {}), manifest.get(DIGESTS, {})
+    if not isinstance(sizes, dict) or not isinstance(digests, dict):
+        raise IndexCorrupt(f"index file {gen / 'manifest.json'} is damaged (file list)")
+    for name in dict.fromkeys([*FILES, *digests]):
+        path = gen / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise IndexCorrupt(f"index file {gen / 'manifest.json'} is damaged (file {name!r})")
+        if not path.is_file():
+            raise IndexCorrupt(f"index file {path} is missing")
+        if name in sizes and path.stat().st_size != sizes[name]:
+            raise IndexCorrupt(f"index file {path} is truncated or altered (size differs from the manifest)")
+    for name, digest in digests.items():
+        path = gen / name
+        try:
+            actual = _sha256(path)
+        except OSError as exc:
+            raise IndexCorrupt(f"index file {path} cannot be read: {exc.strerror}") from None
+        if actual != digest:
+            raise IndexCorrupt(f"index file {path} is damaged (checksum differs from the manifest)")
+
+
+def _check_chunks(gen: Path, documents: list[Any], doc: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+    """Chunk spans inside their documents: what an index without checksums relies on to fail here,
+    not with an IndexError in the middle of a question."""
+    if not all(
+        isinstance(d, dict) and isinstance(d.get("source"), str) and isinstance(d.get("text"), str) for d in documents
+    ):
+        raise IndexCorrupt(f"index file {gen / 'documents.jsonl'} is damaged (a record lacks its source or text)")
+    if any(a.ndim != 1 or a.dtype.kind not in "iu" for a in (doc, start, end)):
+        raise IndexCorrupt(f"index file {gen / 'chunks.npz'} is damaged (arrays of the wrong type)")
+    if not len(doc):
+        return
+    if int(doc.min()) < 0 or int(doc.max()) >= len(documents):
+        raise IndexCorrupt(f"index file {gen / 'documents.jsonl'} does not match the chunks")
+    lengths = np.fromiter((len(d["text"]) for d in documents), dtype=np.int64, count=len(documents))
+    if not bool(((start >= 0) & (start <= end) & (end <= lengths[doc])).all()):
+        raise IndexCorrupt(f"index file {gen / 'chunks.npz'} is damaged (chunk spans outside their documents)")
 
 
 def read_index(root: Path) -> IndexData:
@@ -103,13 +167,7 @@ def read_index(root: Path) -> IndexData:
     if gen is None:
         raise IndexMissing(f"no index in {root}: build it with `citebot index`")
     manifest = read_manifest(gen)
-    sizes = manifest.get("file_sizes", {})
-    for name in FILES:
-        path = gen / name
-        if not path.is_file():
-            raise IndexCorrupt(f"index file {path} is missing")
-        if name in sizes and path.stat().st_size != sizes[name]:
-            raise IndexCorrupt(f"index file {path} is truncated or altered (size differs from the manifest)")
+    _check_files(gen, manifest)
     docs_path = gen / "documents.jsonl"
     try:
         with docs_path.open(encoding="utf-8") as fh:
@@ -120,16 +178,19 @@ def read_index(root: Path) -> IndexData:
     try:
         with np.load(chunks_path, allow_pickle=False) as z:
             chunk_doc, chunk_start, chunk_end, chunk_hash = (z["doc"], z["start"], z["end"], z["hash"])
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise IndexCorrupt(f"index file {chunks_path} is damaged ({type(exc).__name__})") from None
     dense = FaissIndex.load(gen / "dense.faiss")
     n = int(manifest.get("chunks", -1))
     if not (len(chunk_doc) == len(chunk_start) == len(chunk_end) == len(chunk_hash) == len(dense) == n):
         raise IndexCorrupt(f"index in {gen} is inconsistent: chunk counts differ between files")
-    if len(documents) != manifest.get("documents") or (n and int(chunk_doc.max()) >= len(documents)):
+    if len(documents) != manifest.get("documents"):
         raise IndexCorrupt(f"index file {docs_path} does not match the chunks")
+    _check_chunks(gen, documents, chunk_doc, chunk_start, chunk_end)
     if dense.dim != manifest.get("dim"):
-        raise IndexCorrupt(f"index file {gen / 'dense.faiss'} has dimension {dense.dim}, manifest says {manifest.get('dim')}")
+        raise IndexCorrupt(
+            f"index file {gen / 'dense.faiss'} has dimension {dense.dim}, manifest says {manifest.get('dim')}"
+        )
     bm25 = Bm25Index.load(gen / "bm25", n) if (gen / "bm25").is_dir() and n else None
     return IndexData(manifest, documents, chunk_doc, chunk_start, chunk_end, chunk_hash, dense, bm25, gen)
 
@@ -156,6 +217,8 @@ def write_index(root: Path, data: IndexData) -> Path:
             data.bm25.save(tmp / "bm25")
         manifest = dict(data.manifest)
         manifest["file_sizes"] = {name: (tmp / name).stat().st_size for name in FILES if name != "manifest.json"}
+        written = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
+        manifest[DIGESTS] = {name: _sha256(tmp / name) for name in written if name != "manifest.json"}
         _write_json(tmp / "manifest.json", manifest)
         for path in tmp.rglob("*"):
             if path.is_file():
@@ -190,8 +253,13 @@ def prune(root: Path, keep: int = 2) -> None:
 @contextlib.contextmanager
 def build_lock(root: Path) -> Iterator[None]:
     """One writer per index folder; a second build fails fast instead of racing the first."""
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("w") as fh:
+    _check_root(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = (root / ".lock").open("w")
+    except OSError as exc:
+        raise IndexPathError(f"index folder {root} cannot be written: {exc.strerror}") from None
+    with lock as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

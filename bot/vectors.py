@@ -166,8 +166,9 @@ class FaissIndex:
     def load(cls, path: Path) -> FaissIndex:
         try:
             index = faiss.read_index(str(path))
-        except RuntimeError as exc:
-            raise IndexCorrupt(f"index file {path} cannot be read: {str(exc).splitlines()[0][:200]}") from None
+        except (RuntimeError, MemoryError) as exc:  # MemoryError: a damaged header asked for terabytes
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise IndexCorrupt(f"index file {path} cannot be read: {first[:200]}") from None
         if isinstance(index, faiss.IndexIVF):
             index.make_direct_map()  # nprobe is stored in the file; the direct map is not
         return cls(index)

@@ -186,3 +186,60 @@ def test_ask_answers_from_the_live_index_while_another_build_runs(indexed, setti
     assert result.returncode == 0, result.stderr
     assert "another build is updating the index; answering from the current one" in result.stderr
     assert "Pompeo" in result.stdout
+
+
+def one_line_error(result: subprocess.CompletedProcess, *parts: str) -> None:
+    """Exit 2 with a single `citebot:` line on stderr holding every part."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("citebot: "), result.stderr
+    assert all(part in lines[0] for part in parts), lines[0]
+
+
+def test_damaged_index_is_one_line_and_rebuild_fixes_it(indexed, settings):
+    """A chunks.npz with its zip directory zeroed (same size): `ask` and `sources` name the file and
+    the fix in one line; `index --rebuild` then works without reading it."""
+    from bot import store
+
+    path = store.current_path(settings.index) / "chunks.npz"
+    data = path.read_bytes()
+    path.write_bytes(data[:-22] + b"\0" * 22)
+    for args in (["ask", "Who was arrested in Canada?"], ["sources"]):
+        one_line_error(citebot(*args), str(path), "citebot index --rebuild")
+    rebuilt = citebot("index", "--rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "Rebuilt everything: --rebuild" in rebuilt.stderr
+    assert "Meng Wanzhou" in citebot("ask", "Who was arrested in Canada?").stdout
+
+
+def test_plain_index_rebuilds_over_scrambled_postings(indexed, settings):
+    """Scrambled BM25 postings (same size, header intact) are not "up to date": `index` rebuilds and says why."""
+    import numpy as np
+
+    from bot import store
+
+    path = store.current_path(settings.index) / "bm25" / "indices.csc.index.npy"
+    data = path.read_bytes()
+    path.write_bytes(data[:128] + np.random.default_rng(0).integers(0, 256, len(data) - 128, np.uint8).tobytes())
+    result = citebot("index")
+    assert result.returncode == 0, result.stderr
+    assert f"Rebuilt everything: previous index unreadable: index file {path} is damaged" in result.stderr
+    assert "Meng Wanzhou" in citebot("ask", "Who was arrested in Canada?").stdout
+
+
+def test_index_path_that_is_a_file_is_one_line(seed_sources, isolated):
+    """`--index f` where f is a file: one line, exit 2, and f left as it was."""
+    (isolated / "f").write_text("x\n")
+    for args in (["index", "--index", "f"], ["ask", "hi", "--index", "f"], ["sources", "--index", "f"]):
+        one_line_error(citebot(*args), "index path f is a file, not a folder")
+    assert (isolated / "f").read_text() == "x\n"
+
+
+def test_pointer_that_is_a_folder_is_one_line(indexed, settings):
+    """An index whose CURRENT is a folder: one line naming it for `index` and `ask`, the folder untouched."""
+    pointer = settings.index / "CURRENT"
+    pointer.unlink()
+    pointer.mkdir()
+    for args in (["index"], ["index", "--rebuild"], ["ask", "hi"]):
+        one_line_error(citebot(*args), f"index pointer {pointer} is not a file")
+    assert pointer.is_dir() and not any(pointer.iterdir())

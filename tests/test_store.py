@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot import store
-from bot.errors import BuildLocked, IndexCorrupt, IndexMissing
+from bot.errors import BuildLocked, IndexCorrupt, IndexMissing, IndexPathError
 from bot.indexing import build_index
 
 
@@ -15,6 +15,35 @@ from bot.indexing import build_index
 def built(seed_sources, settings, embedder):
     build_index(settings, embedder)
     return settings.index, store.current_path(settings.index)
+
+
+def zero_zip_end(path):
+    """Zero the last 22 bytes of a zip (its end-of-directory record): same size, no longer a zip."""
+    data = path.read_bytes()
+    path.write_bytes(data[:-22] + b"\0" * 22)
+
+
+def scramble_npy_body(path):
+    """Random bytes after a .npy header: numpy still loads it, every value is garbage."""
+    import numpy as np
+
+    data = path.read_bytes()
+    noise = np.random.default_rng(0).integers(0, 256, len(data) - 128, dtype=np.uint8).tobytes()
+    path.write_bytes(data[:128] + noise)
+
+
+def as_legacy(gen):
+    """Drop the checksums from a generation's manifest, as the versions before them wrote it."""
+    manifest = json.loads((gen / "manifest.json").read_text())
+    del manifest[store.DIGESTS]
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+
+
+DAMAGE = {
+    "chunks.npz": zero_zip_end,
+    "bm25/indices.csc.index.npy": scramble_npy_body,
+    "bm25/indptr.csc.index.npy": scramble_npy_body,
+}
 
 
 def test_missing_index(settings):
@@ -41,6 +70,96 @@ def test_garbage_of_same_size_is_caught(built, name):
     path.write_bytes(b"\xff" * path.stat().st_size)
     with pytest.raises(IndexCorrupt, match=name.replace(".", r"\.")):
         store.read_index(root)
+
+
+def test_manifest_records_a_checksum_of_every_file(built):
+    """Each file of a generation but the manifest has its sha256 in the manifest."""
+    import hashlib
+
+    _, gen = built
+    digests = json.loads((gen / "manifest.json").read_text())[store.DIGESTS]
+    files = {p.relative_to(gen).as_posix() for p in gen.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(digests) == files and any(name.startswith("bm25/") for name in files)
+    assert all(digests[name] == hashlib.sha256((gen / name).read_bytes()).hexdigest() for name in files)
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGE))
+def test_same_size_damage_is_named_with_the_fix(built, name):
+    """Damage that keeps a file's size (a zeroed zip directory, scrambled BM25 postings) is caught by
+    the checksum: IndexCorrupt naming the file and `citebot index --rebuild`."""
+    root, gen = built
+    DAMAGE[name](gen / name)
+    with pytest.raises(IndexCorrupt, match=rf"{name.replace('.', '[.]')} is damaged.*citebot index --rebuild"):
+        store.read_index(root)
+
+
+def test_generation_without_checksums_still_opens(built, embedder):
+    """An index written before checksums (no file_sha256 in its manifest) loads and searches as before."""
+    from bot.retrieval import retrieve
+
+    root, gen = built
+    before = store.read_index(root)
+    as_legacy(gen)
+    data = store.read_index(root)
+    assert len(data) == len(before) and data.bm25 is not None
+    vec = embedder.encode(["Who was arrested in Canada?"])[0]
+    assert retrieve(data, vec, "Who was arrested in Canada?", depth=5)
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGE))
+def test_same_size_damage_without_checksums_is_corrupt(built, name):
+    """Without checksums, the same damage still gives IndexCorrupt (loading errors and structure
+    checks), never a BadZipFile traceback or an IndexError at question time."""
+    root, gen = built
+    as_legacy(gen)
+    DAMAGE[name](gen / name)
+    with pytest.raises(IndexCorrupt, match="bm25" if name.startswith("bm25") else "chunks.npz"):
+        store.read_index(root)
+
+
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_build_over_same_size_damage_rebuilds(built, settings, embedder, rebuild):
+    """`citebot index` rebuilds over a damaged generation and says why; `--rebuild` never reads it."""
+    root, gen = built
+    zero_zip_end(gen / "chunks.npz")
+    report, data = build_index(settings, embedder, rebuild=rebuild)
+    assert report.switched and report.embedded_chunks == report.chunks
+    assert report.rebuilt_reason == "--rebuild" if rebuild else ("chunks.npz is damaged" in report.rebuilt_reason)
+    assert "citebot index --rebuild" not in report.rebuilt_reason  # the report says what it did, not what to do
+    assert store.current_path(root) != gen and len(store.read_index(root)) == len(data)
+    assert gen.is_dir()  # the damaged generation is kept, not deleted under the user
+
+
+def test_index_path_that_is_a_file_is_refused(settings, seed_sources, embedder):
+    """An index path naming a file is one clear error, and the file is left as it was."""
+    settings.index.write_text("notes")
+    for action in (lambda: store.read_index(settings.index), lambda: build_index(settings, embedder)):
+        with pytest.raises(IndexPathError, match="is a file, not a folder"):
+            action()
+    assert settings.index.read_text() == "notes"
+
+
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_pointer_that_is_a_folder_is_refused(built, settings, embedder, rebuild):
+    """A CURRENT that is a folder is reported before any embedding, and neither it nor the index is touched."""
+    root, gen = built
+    (root / "CURRENT").unlink()
+    (root / "CURRENT").mkdir()
+    (root / "CURRENT" / "mine.txt").write_text("keep")
+    with pytest.raises(IndexPathError, match="CURRENT is not a file"):
+        store.read_index(root)
+    with pytest.raises(IndexPathError, match="CURRENT is not a file"):
+        build_index(settings, embedder, rebuild=rebuild)
+    assert (root / "CURRENT" / "mine.txt").read_text() == "keep" and gen.is_dir()
+
+
+def test_binary_pointer_is_corrupt(built):
+    """A pointer holding bytes that are not UTF-8 (or a NUL) is IndexCorrupt, not a decode traceback."""
+    root, _ = built
+    for junk in (b"\xff\xfe\x00gen", b"gen-\x00x"):
+        (root / "CURRENT").write_bytes(junk)
+        with pytest.raises(IndexCorrupt, match="CURRENT is damaged"):
+            store.read_index(root)
 
 
 def test_missing_file_and_bad_pointer(built):
@@ -85,7 +204,7 @@ def test_no_pickle_on_disk(built):
     """Nothing in the index needs pickle: every numpy file loads with allow_pickle=False."""
     import numpy as np
 
-    root, gen = built
+    _, gen = built
     with np.load(gen / "chunks.npz", allow_pickle=False) as z:
         assert set(z.files) == {"doc", "start", "end", "hash"}
     for npy in (gen / "bm25").glob("*.npy"):
