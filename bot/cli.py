@@ -42,19 +42,14 @@ def user_errors(fn: F) -> F:
 
 
 def _settings(sources: Path | None, index: Path | None, **extra: Any) -> Settings:
-    from pydantic import ValidationError
+    from .config import load_settings
 
     overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
     if sources is not None:
         overrides["sources"] = sources
     if index is not None:
         overrides["index"] = index
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise CitebotError(f"bad setting {where}: {first['msg']}") from None
+    return load_settings(Settings, **overrides)
 
 
 def _interactive() -> bool:
@@ -262,18 +257,10 @@ def sources_cmd(sources: Path | None, index: Path | None, as_json: bool) -> None
 
 # -- Discord (imports are lazy: `citebot ask` never pays for discord.py) ------------------------
 def _discord_settings() -> Any:
-    from pydantic import ValidationError
-
+    from .config import load_settings
     from .discord.settings import DiscordSettings
 
-    try:
-        return DiscordSettings()  # type: ignore[call-arg]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "?"
-        if name == "DISCORD_TOKEN" and first["type"] == "missing":
-            raise CitebotError("DISCORD_TOKEN is not set (put it in the environment or a .env file)") from None
-        raise CitebotError(f"bad setting {name}: {first['msg']}") from None
+    return load_settings(DiscordSettings)
 
 
 @main.command()
@@ -315,15 +302,11 @@ def health(index: Path | None, max_age: float) -> None:
     """Exit 0 when `citebot serve` is connected and its heartbeat is fresh; else say why and exit 1."""
     from .discord import heartbeat
 
-    configured = heartbeat.configured_path()
-    if configured is not None:
-        where = configured
-    else:
-        try:
-            where = heartbeat.default_path(_settings(None, index).index)
-        except CitebotError as exc:
-            click.echo(f"citebot: {exc}", err=True)
-            sys.exit(1)
+    try:
+        where = heartbeat.configured_path() or heartbeat.default_path(_settings(None, index).index)
+    except CitebotError as exc:
+        click.echo(f"citebot: {exc}", err=True)
+        sys.exit(1)
     reason = heartbeat.problem(where, max_age)
     if reason:
         click.echo(f"citebot: unhealthy: {reason}", err=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import SettingsError
 
 DEFAULT_MODEL = "packaged:all-MiniLM-L6-v2"
 # int8 keeps retrieval within 0.5 nDCG@10 points of torch fp32 on SciFact and equal hit@3 on the
@@ -43,3 +46,39 @@ class Settings(BaseSettings):
     cache: Path | None = Field(
         None, description="where ONNX exports are cached; default $XDG_CACHE_HOME/citebot or ~/.cache/citebot"
     )
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S], **values: Any) -> S:
+    """`cls(**values)` with the environment and `.env`; every problem becomes one SettingsError line
+    (pydantic reports on several lines; python-dotenv raises a bare UnicodeDecodeError)."""
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(x) for x in first["loc"]) or "?"
+        if first["type"] == "missing":
+            raise SettingsError(f"{name} is not set (put it in the environment or a .env file)") from None
+        raise SettingsError(f"bad setting {name}: {first['msg']}") from None
+    except UnicodeDecodeError:
+        env_file = values.get("_env_file", cls.model_config.get("env_file"))
+        raise SettingsError(_undecodable(env_file)) from None
+
+
+def _undecodable(env_file: Any) -> str:
+    """Which line of the env file is not UTF-8 (the decoder's offset is into a read buffer)."""
+    if not isinstance(env_file, str | Path):
+        return "a .env file is not UTF-8 text; save it as UTF-8"
+    path = os.path.abspath(env_file)
+    try:
+        lines = Path(path).read_bytes().splitlines()
+    except OSError:
+        lines = []
+    for n, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"{path}:{n}: not UTF-8 text; save the file as UTF-8"
+    return f"{path} is not UTF-8 text; save it as UTF-8"

@@ -27,3 +27,7 @@ class QuestionError(CitebotError):
 
 class BuildLocked(CitebotError):
     """Another build is already writing this index."""
+
+
+class SettingsError(CitebotError):
+    """A setting is missing or out of range, or the `.env` file cannot be read."""

@@ -97,6 +97,15 @@ def test_user_errors_exit_2_with_one_line(indexed, args, env, message):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_dotenv_not_utf8_is_one_line_naming_it(isolated):
+    """A .env that is not UTF-8 gives every command one line naming the file (health exits 1, the rest 2)."""
+    (isolated / ".env").write_bytes(b"CITEBOT_TOP_K=3 # caf\xe9\n")
+    expected = f"citebot: {isolated / '.env'}:1: not UTF-8 text; save the file as UTF-8"
+    for args, code in [(["index"], 2), (["ask", "hi"], 2), (["sources"], 2), (["serve"], 2), (["health"], 1)]:
+        result = citebot(*args, env={"DISCORD_TOKEN": "x"})
+        assert (result.returncode, result.stderr.strip()) == (code, expected), args
+
+
 def test_index_summary_lists_skipped_files(indexed):
     """`citebot index` reports documents, chunks and each skipped file with its reason."""
     (indexed / "bad.txt").write_bytes(b"\xff\xfe\xfa not utf8")

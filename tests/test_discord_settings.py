@@ -31,3 +31,15 @@ def test_heartbeat_interval_is_at_most_15_seconds(isolated, monkeypatch):
     monkeypatch.setenv("DISCORD_HEARTBEAT_SECONDS", "30")
     with pytest.raises(ValidationError):
         DiscordSettings()
+
+
+def test_missing_token_names_it(isolated, monkeypatch):
+    """Without a token, the one line says which variable to set and where."""
+    from bot.config import load_settings
+    from bot.errors import SettingsError
+
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    with pytest.raises(
+        SettingsError, match=r"^DISCORD_TOKEN is not set \(put it in the environment or a \.env file\)$"
+    ):
+        load_settings(DiscordSettings)

@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ..config import load_settings
+
 
 @dataclass
 class Beat:
@@ -35,8 +37,9 @@ def default_path(index: Path) -> Path:
 
 
 def configured_path() -> Path | None:
-    """$CITEBOT_HEARTBEAT from the environment or .env (what `serve` uses), if set."""
-    return _HeartbeatSetting().path
+    """$CITEBOT_HEARTBEAT from the environment or .env (what `serve` uses), if set; SettingsError
+    when the .env cannot be read."""
+    return load_settings(_HeartbeatSetting).path
 
 
 def write(path: Path, connected: bool, documents: int, chunks: int) -> Beat:
