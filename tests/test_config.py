@@ -10,6 +10,36 @@ from bot.config import Settings, load_settings
 from bot.errors import SettingsError
 
 
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        ("CITEBOT_MAX_FILE_MB", "inf", "bad setting max_file_mb: Input should be a finite number"),
+        ("CITEBOT_MAX_FILE_MB", "1e400", "bad setting max_file_mb: Input should be a finite number"),
+        ("CITEBOT_MIN_SCORE", "nan", "bad setting min_score: Input should be a finite number"),
+        ("CITEBOT_MIN_SCORE", "-inf", "bad setting min_score: Input should be a finite number"),
+        ("CITEBOT_MIN_SCORE", "-1", "bad setting min_score: Input should be greater than or equal to 0"),
+        ("CITEBOT_MIN_SCORE", "5", "bad setting min_score: Input should be less than or equal to 1"),
+        ("CITEBOT_CHUNK_OVERLAP", "501", "bad setting chunk_overlap: 501 is more than half of chunk_size 1000"),
+        ("CITEBOT_BATCH_SIZE", "100000", "bad setting batch_size: Input should be less than or equal to 1024"),
+        ("CITEBOT_MAX_QUESTION_CHARS", "10000000", "bad setting max_question_chars: Input should be less than"),
+    ],
+)
+def test_out_of_range_settings_are_refused(monkeypatch, var, value, message):
+    """Non-finite floats, a bar outside the cosine's 0..1, and sizes the code cannot honour are refused."""
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(Settings)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_bounds_keep_the_values_they_allow(monkeypatch):
+    """The edges of each range still load: a bar of 1, an overlap of exactly half a passage."""
+    for var, value in {"CITEBOT_MIN_SCORE": "1", "CITEBOT_CHUNK_SIZE": "401", "CITEBOT_CHUNK_OVERLAP": "200"}.items():
+        monkeypatch.setenv(var, value)
+    s = load_settings(Settings)
+    assert (s.min_score, s.chunk_size, s.chunk_overlap) == (1.0, 401, 200)
+
+
 def test_dotenv_not_utf8_names_the_file_and_line(isolated):
     """A Latin-1 .env gives one line naming the file and its first undecodable line."""
     (isolated / ".env").write_bytes(b"CITEBOT_HYBRID=true\nCITEBOT_TOP_K=3 # caf\xe9\n")

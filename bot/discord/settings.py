@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class DiscordSettings(BaseSettings):
     """The bot's own settings; the core `Settings` (CITEBOT_*) sit beside them."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, allow_inf_nan=False)
 
     token: SecretStr = Field(validation_alias="DISCORD_TOKEN", description="bot token (required)")
     api_base: str | None = Field(
@@ -21,7 +21,7 @@ class DiscordSettings(BaseSettings):
         None, validation_alias="DISCORD_GATEWAY_URL", description="gateway websocket URL; only for a local stand-in"
     )
     guild_id: int | None = Field(
-        None, validation_alias="DISCORD_GUILD_ID", description="sync slash commands to this server only (instant)"
+        None, gt=0, validation_alias="DISCORD_GUILD_ID", description="sync slash commands to this server only (instant)"
     )
     heartbeat: Path | None = Field(
         None, validation_alias="CITEBOT_HEARTBEAT", description="heartbeat file; default <index>/.heartbeat.json"
