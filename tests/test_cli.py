@@ -89,6 +89,9 @@ def test_refusal_says_so(indexed):
         (["index"], {"CITEBOT_MAX_FILE_MB": "inf"}, "bad setting max_file_mb: Input should be a finite number"),
         (["ask", "hi"], {"CITEBOT_MIN_SCORE": "nan"}, "bad setting min_score: Input should be a finite number"),
         (["ask", "hi"], {"CITEBOT_MIN_SCORE": "5"}, "bad setting min_score: Input should be less than or equal to 1"),
+        (["sources"], {"CITEBOT_INDEX": ""}, "bad setting index: is empty"),
+        (["ask", "hi"], {"CITEBOT_CACHE": ""}, "bad setting cache: is empty"),
+        (["index", "--sources", ""], {}, "bad setting sources: is empty"),
         (["serve"], {"DISCORD_TOKEN": "x", "DISCORD_FETCH_MAX_MB": "inf"}, "bad setting DISCORD_FETCH_MAX_MB"),
     ],
 )
@@ -108,6 +111,16 @@ def test_dotenv_not_utf8_is_one_line_naming_it(isolated):
     for args, code in [(["index"], 2), (["ask", "hi"], 2), (["sources"], 2), (["serve"], 2), (["health"], 1)]:
         result = citebot(*args, env={"DISCORD_TOKEN": "x"})
         assert (result.returncode, result.stderr.strip()) == (code, expected), args
+
+
+def test_health_with_empty_heartbeat_path_is_one_line(isolated):
+    """`health` with CITEBOT_HEARTBEAT empty says so in one line and exits 1 (unhealthy), no traceback."""
+    result = citebot("health", env={"CITEBOT_HEARTBEAT": ""})
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == "citebot: bad setting CITEBOT_HEARTBEAT: is empty; give a path, or unset it for the default"
+    )
 
 
 def test_index_summary_lists_skipped_files(indexed):

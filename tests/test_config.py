@@ -40,6 +40,24 @@ def test_bounds_keep_the_values_they_allow(monkeypatch):
     assert (s.min_score, s.chunk_size, s.chunk_overlap) == (1.0, 401, 200)
 
 
+@pytest.mark.parametrize("var", ["CITEBOT_SOURCES", "CITEBOT_INDEX", "CITEBOT_CACHE"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_empty_paths_are_refused(monkeypatch, var, value):
+    """An empty folder setting is Path("."), the current folder: refused instead of written into."""
+    monkeypatch.setenv(var, value)
+    name = var.removeprefix("CITEBOT_").lower()
+    with pytest.raises(SettingsError, match=f"bad setting {name}: is empty; give a path, or unset it"):
+        load_settings(Settings)
+
+
+def test_empty_path_from_dotenv_is_refused(isolated, monkeypatch):
+    """`CITEBOT_INDEX=` in .env is refused as the environment's is."""
+    monkeypatch.delenv("CITEBOT_INDEX")
+    (isolated / ".env").write_text("CITEBOT_INDEX=\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="bad setting index: is empty"):
+        load_settings(Settings)
+
+
 def test_dotenv_not_utf8_names_the_file_and_line(isolated):
     """A Latin-1 .env gives one line naming the file and its first undecodable line."""
     (isolated / ".env").write_bytes(b"CITEBOT_HYBRID=true\nCITEBOT_TOP_K=3 # caf\xe9\n")

@@ -42,10 +42,11 @@ def test_heartbeat_interval_is_at_most_15_seconds(isolated, monkeypatch):
         ("DISCORD_GUILD_READY_TIMEOUT", "inf", "bad setting DISCORD_GUILD_READY_TIMEOUT: Input should be a finite"),
         ("DISCORD_HEARTBEAT_SECONDS", "nan", "bad setting DISCORD_HEARTBEAT_SECONDS: Input should be a finite"),
         ("DISCORD_GUILD_ID", "-5", "bad setting DISCORD_GUILD_ID: Input should be greater than 0"),
+        ("CITEBOT_HEARTBEAT", "", "bad setting CITEBOT_HEARTBEAT: is empty"),
     ],
 )
 def test_bad_values_are_one_line(isolated, monkeypatch, var, value, message):
-    """Non-finite numbers and a negative server id are refused in one line."""
+    """Non-finite numbers, a negative server id and an empty heartbeat path are refused in one line."""
     from bot.config import load_settings
     from bot.errors import SettingsError
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ..config import load_settings
+from ..config import NonEmptyPath, load_settings
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Beat:
 class _HeartbeatSetting(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    path: Path | None = Field(None, validation_alias="CITEBOT_HEARTBEAT")
+    path: NonEmptyPath | None = Field(None, validation_alias="CITEBOT_HEARTBEAT")
 
 
 def default_path(index: Path) -> Path:
@@ -38,7 +38,7 @@ def default_path(index: Path) -> Path:
 
 def configured_path() -> Path | None:
     """$CITEBOT_HEARTBEAT from the environment or .env (what `serve` uses), if set; SettingsError
-    when the .env cannot be read."""
+    when it is empty or the .env cannot be read."""
     return load_settings(_HeartbeatSetting).path
 
 

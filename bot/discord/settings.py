@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ..config import NonEmptyPath
 
 
 class DiscordSettings(BaseSettings):
@@ -23,7 +23,7 @@ class DiscordSettings(BaseSettings):
     guild_id: int | None = Field(
         None, gt=0, validation_alias="DISCORD_GUILD_ID", description="sync slash commands to this server only (instant)"
     )
-    heartbeat: Path | None = Field(
+    heartbeat: NonEmptyPath | None = Field(
         None, validation_alias="CITEBOT_HEARTBEAT", description="heartbeat file; default <index>/.heartbeat.json"
     )
     heartbeat_seconds: float = Field(10.0, gt=0, le=15, validation_alias="DISCORD_HEARTBEAT_SECONDS")
