@@ -143,13 +143,16 @@ def ask(
         else:
             _print_answer(answer)
         return
-    for line in sys.stdin:
+    # bytes, decoded here: a line that is not UTF-8 is that line's error, not the end of the stream
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
         if not line.strip():
             continue
         try:
-            out = engine.ask(line.rstrip("\n"), top_k, use_threshold=not no_threshold).to_dict()
+            out = engine.ask(line, top_k, use_threshold=not no_threshold).to_dict()
         except CitebotError as exc:
-            out = {"question": line.rstrip("\n"), "error": str(exc), "answered": False, "passages": []}
+            shown = raw.decode("utf-8", "replace").rstrip("\r\n")  # printable JSON, whatever the bytes
+            out = {"question": shown, "error": str(exc), "answered": False, "passages": []}
         click.echo(json.dumps(out, ensure_ascii=False))
         sys.stdout.flush()
 

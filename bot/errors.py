@@ -22,7 +22,7 @@ class IndexCorrupt(CitebotError):
 
 
 class QuestionError(CitebotError):
-    """The question is empty or too long."""
+    """The question is empty, too long or not valid UTF-8 text."""
 
 
 class BuildLocked(CitebotError):

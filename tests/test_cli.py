@@ -86,6 +86,7 @@ def test_refusal_says_so(indexed):
         (["ask", "hi"], {"CITEBOT_CHUNK_SIZE": "7"}, "bad setting chunk_size"),
         (["sources", "--index", "/nonexistent/index"], {}, "no index in /nonexistent/index"),
         (["ask"], {}, "give a QUESTION"),
+        (["ask", "caf\udce9"], {}, "the question is not valid UTF-8 text"),  # argv byte 0xe9, as a shell passes it
         (["index"], {"CITEBOT_MAX_FILE_MB": "inf"}, "bad setting max_file_mb: Input should be a finite number"),
         (["ask", "hi"], {"CITEBOT_MIN_SCORE": "nan"}, "bad setting min_score: Input should be a finite number"),
         (["ask", "hi"], {"CITEBOT_MIN_SCORE": "5"}, "bad setting min_score: Input should be less than or equal to 1"),
@@ -102,6 +103,22 @@ def test_user_errors_exit_2_with_one_line(indexed, args, env, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_stdin_line_not_utf8_is_that_lines_error(indexed):
+    """A stdin line that is not UTF-8 gets its own error object (shown with U+FFFD); the lines after it are answered."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "--json"],
+        input=b"What did Pompeo say?\ncaf\xe9 au lait?\nWho was arrested in Canada?\n",
+        check=False,
+        capture_output=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    assert [line["answered"] for line in lines] == [True, False, True]
+    assert lines[1]["error"] == "the question is not valid UTF-8 text"
+    assert lines[1]["question"] == "caf\ufffd au lait?"
 
 
 def test_dotenv_not_utf8_is_one_line_naming_it(isolated):
