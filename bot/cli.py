@@ -204,13 +204,20 @@ def eval_cmd(
     show_bar: bool,
     as_json: bool,
 ) -> None:
-    """Score answers: DATA is a BEIR folder (nDCG@10, recall, MRR) or a QA jsonl file (hits, refusals)."""
+    """Score answers: DATA is a BEIR folder (nDCG@10, recall, MRR) or a QA jsonl file (hits, refusals).
+
+    A BEIR folder needs `--index DIR` on the command line: CITEBOT_INDEX (environment or .env) names
+    the user's own index, which the benchmark's corpus would replace.
+    """
     from .evaluation import evaluate, table
 
     if not data.exists():
         raise CitebotError(f"{data} does not exist")
-    if data.is_dir() and index is None and not os.environ.get("CITEBOT_INDEX"):
-        raise CitebotError("give --index DIR for the benchmark's own index (it must not replace yours)")
+    if data.is_dir() and index is None:
+        raise CitebotError(
+            "a BEIR folder needs --index DIR for the benchmark's own index "
+            "(CITEBOT_INDEX is not used: it names your index, which the benchmark would replace)"
+        )
     reports, build = evaluate(_settings(sources, index), data, split, unanswerable, top_k, progress=_interactive())
     if build is not None:
         _report(build)

@@ -200,6 +200,21 @@ def test_eval_cli_on_tiny_beir(beir_folder, tmp_path, embedder):
     assert table.exit_code == 0 and "ndcg@10" in table.output and "beir:test" in table.output
 
 
+def test_beir_needs_index_on_the_command_line(beir_folder, isolated, monkeypatch):
+    """CITEBOT_INDEX (environment or .env) names the user's own index: a BEIR run without --index is
+    refused, so the benchmark's corpus never replaces it."""
+    own = isolated / "index"
+    for how in ("environment", ".env"):
+        if how == ".env":
+            monkeypatch.delenv("CITEBOT_INDEX")
+            (isolated / ".env").write_text(f"CITEBOT_INDEX={own}\n", encoding="utf-8")
+        result = citebot("eval", str(beir_folder))
+        assert result.returncode == 2, (how, result.stderr)
+        assert result.stderr.startswith("citebot: a BEIR folder needs --index DIR for the benchmark's own index")
+        assert "CITEBOT_INDEX is not used" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert not own.exists()
+
+
 def test_eval_cli_qa_on_seeds(seed_sources, tmp_path):
     """A QA file plus unanswerable questions on the seeds: the right passage first, refusal right."""
     qa = tmp_path / "qa.jsonl"
