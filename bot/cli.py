@@ -42,20 +42,17 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _settings(sources: Path | None, index: Path | None, **extra: Any) -> Settings:
-    from pydantic import ValidationError
+def _settings(sources: str | None, index: str | None, **extra: Any) -> Settings:
+    """Settings with the command-line folders on top; the paths stay strings until validated, so an
+    empty `--index ""` is refused like an empty CITEBOT_INDEX (Path("") is the current folder)."""
+    from .config import load_settings
 
     overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
     if sources is not None:
         overrides["sources"] = sources
     if index is not None:
         overrides["index"] = index
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise CitebotError(f"bad setting {where}: {first['msg']}") from None
+    return load_settings(Settings, **overrides)
 
 
 def _interactive() -> bool:
@@ -77,10 +74,8 @@ def _report(report: Any) -> None:
 
 
 location_options = [
-    click.option(
-        "--sources", type=click.Path(path_type=Path), default=None, help="sources folder [env CITEBOT_SOURCES]"
-    ),
-    click.option("--index", type=click.Path(path_type=Path), default=None, help="index folder [env CITEBOT_INDEX]"),
+    click.option("--sources", type=click.Path(), default=None, help="sources folder [env CITEBOT_SOURCES]"),
+    click.option("--index", type=click.Path(), default=None, help="index folder [env CITEBOT_INDEX]"),
 ]
 
 
@@ -111,7 +106,7 @@ def main() -> None:
 @click.option("--rebuild", is_flag=True, help="re-embed everything, even unchanged sources")
 @click.option("--json", "as_json", is_flag=True, help="print the build report as JSON")
 @user_errors
-def index(sources: Path | None, index: Path | None, rebuild: bool, as_json: bool) -> None:
+def index(sources: str | None, index: str | None, rebuild: bool, as_json: bool) -> None:
     """Build or update the index from the sources folder (only changed sources are re-embedded)."""
     from .indexing import build_index
 
@@ -131,7 +126,7 @@ def index(sources: Path | None, index: Path | None, rebuild: bool, as_json: bool
 @click.option("--no-threshold", is_flag=True, help="never refuse (for evaluation)")
 @user_errors
 def ask(
-    sources: Path | None, index: Path | None, question: str | None, top_k: int | None, as_json: bool, no_threshold: bool
+    sources: str | None, index: str | None, question: str | None, top_k: int | None, as_json: bool, no_threshold: bool
 ) -> None:
     """Answer QUESTION with cited passages from the sources."""
     from .engine import Engine, check_question
@@ -154,13 +149,16 @@ def ask(
         else:
             _print_answer(answer)
         return
-    for line in sys.stdin:
+    # bytes, decoded here: a line that is not UTF-8 is that line's error, not the end of the stream
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
         if not line.strip():
             continue
         try:
-            out = engine.ask(line.rstrip("\n"), top_k, use_threshold=not no_threshold).to_dict()
+            out = engine.ask(line, top_k, use_threshold=not no_threshold).to_dict()
         except CitebotError as exc:
-            out = {"question": line.rstrip("\n"), "error": str(exc), "answered": False, "passages": []}
+            shown = raw.decode("utf-8", "replace").rstrip("\r\n")  # printable JSON, whatever the bytes
+            out = {"question": shown, "error": str(exc), "answered": False, "passages": []}
         click.echo(json.dumps(out, ensure_ascii=False))
         sys.stdout.flush()
 
@@ -204,8 +202,8 @@ def _print_answer(answer: Any) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def eval_cmd(
-    sources: Path | None,
-    index: Path | None,
+    sources: str | None,
+    index: str | None,
     data: Path,
     split: str,
     unanswerable: Path | None,
@@ -214,13 +212,20 @@ def eval_cmd(
     show_bar: bool,
     as_json: bool,
 ) -> None:
-    """Score answers: DATA is a BEIR folder (nDCG@10, recall, MRR) or a QA jsonl file (hits, refusals)."""
+    """Score answers: DATA is a BEIR folder (nDCG@10, recall, MRR) or a QA jsonl file (hits, refusals).
+
+    A BEIR folder needs `--index DIR` on the command line: CITEBOT_INDEX (environment or .env) names
+    the user's own index, which the benchmark's corpus would replace.
+    """
     from .evaluation import evaluate, table
 
     if not data.exists():
         raise CitebotError(f"{data} does not exist")
-    if data.is_dir() and index is None and not os.environ.get("CITEBOT_INDEX"):
-        raise CitebotError("give --index DIR for the benchmark's own index (it must not replace yours)")
+    if data.is_dir() and index is None:
+        raise CitebotError(
+            "a BEIR folder needs --index DIR for the benchmark's own index "
+            "(CITEBOT_INDEX is not used: it names your index, which the benchmark would replace)"
+        )
     reports, build = evaluate(_settings(sources, index), data, split, unanswerable, top_k, progress=_interactive())
     if build is not None:
         _report(build)
@@ -249,7 +254,7 @@ def eval_cmd(
 @with_locations
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
-def sources_cmd(sources: Path | None, index: Path | None, as_json: bool) -> None:
+def sources_cmd(sources: str | None, index: str | None, as_json: bool) -> None:
     """List the indexed documents."""
     from .engine import Engine
 
@@ -271,24 +276,16 @@ def sources_cmd(sources: Path | None, index: Path | None, as_json: bool) -> None
 
 # -- Discord (imports are lazy: `citebot ask` never pays for discord.py) ------------------------
 def _discord_settings() -> Any:
-    from pydantic import ValidationError
-
+    from .config import load_settings
     from .discord.settings import DiscordSettings
 
-    try:
-        return DiscordSettings()  # type: ignore[call-arg]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "?"
-        if name == "DISCORD_TOKEN" and first["type"] == "missing":
-            raise CitebotError("DISCORD_TOKEN is not set (put it in the environment or a .env file)") from None
-        raise CitebotError(f"bad setting {name}: {first['msg']}") from None
+    return load_settings(DiscordSettings)
 
 
 @main.command()
 @with_locations
 @user_errors
-def serve(sources: Path | None, index: Path | None) -> None:
+def serve(sources: str | None, index: str | None) -> None:
     """Run the Discord bot (builds or updates the index first). Token from DISCORD_TOKEN."""
     import asyncio
     import logging
@@ -307,7 +304,7 @@ def serve(sources: Path | None, index: Path | None) -> None:
 @main.command("sync-commands")
 @with_locations
 @user_errors
-def sync_commands(sources: Path | None, index: Path | None) -> None:
+def sync_commands(sources: str | None, index: str | None) -> None:
     """Register the slash commands with Discord (to DISCORD_GUILD_ID only, when set)."""
     import asyncio
 
@@ -318,21 +315,17 @@ def sync_commands(sources: Path | None, index: Path | None) -> None:
 
 
 @main.command()
-@click.option("--index", type=click.Path(path_type=Path), default=None, help="index folder [env CITEBOT_INDEX]")
+@click.option("--index", type=click.Path(), default=None, help="index folder [env CITEBOT_INDEX]")
 @click.option("--max-age", type=float, default=60.0, show_default=True, help="seconds the heartbeat may be old")
-def health(index: Path | None, max_age: float) -> None:
+def health(index: str | None, max_age: float) -> None:
     """Exit 0 when `citebot serve` is connected and its heartbeat is fresh; else say why and exit 1."""
     from .discord import heartbeat
 
-    configured = heartbeat.configured_path()
-    if configured is not None:
-        where = configured
-    else:
-        try:
-            where = heartbeat.default_path(_settings(None, index).index)
-        except CitebotError as exc:
-            click.echo(f"citebot: {exc}", err=True)
-            sys.exit(1)
+    try:
+        where = heartbeat.configured_path() or heartbeat.default_path(_settings(None, index).index)
+    except CitebotError as exc:
+        click.echo(f"citebot: {exc}", err=True)
+        sys.exit(1)
     reason = heartbeat.problem(where, max_age)
     if reason:
         click.echo(f"citebot: unhealthy: {reason}", err=True)

@@ -27,7 +27,13 @@ log = logging.getLogger(__name__)
 
 
 def check_question(question: str, max_chars: int) -> str:
-    """The question with white space folded; empty or over-long questions are user errors."""
+    """The question with white space folded; empty, over-long or undecodable questions are user
+    errors. Bytes that are not UTF-8 reach here as lone surrogates (argv and stdin decode with
+    surrogateescape), which the tokenizer cannot take."""
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QuestionError("the question is not valid UTF-8 text") from None
     q = " ".join(question.split())
     if not q:
         raise QuestionError("the question is empty")

@@ -35,8 +35,12 @@ class IndexPathError(CitebotError):
 
 
 class QuestionError(CitebotError):
-    """The question is empty or too long."""
+    """The question is empty, too long or not valid UTF-8 text."""
 
 
 class BuildLocked(CitebotError):
     """Another build is already writing this index."""
+
+
+class SettingsError(CitebotError):
+    """A setting is missing or out of range, or the `.env` file cannot be read."""

@@ -131,21 +131,31 @@ class QaItem:
 
 
 def read_qa(path: Path, answerable: bool = True) -> list[QaItem]:
-    """Lines `{"q": ..., "expect_any": [...], "source": ...}`; in an unanswerable file only `q`."""
+    """Lines `{"q": ..., "expect_any": [...], "source": ...}`; in an unanswerable file only `q`.
+
+    Types are checked line by line: a wrong one would otherwise crash mid-run (`"source": 5`) or
+    silently skew the scores (`"answerable": "false"` counted as answerable, `""` expected in
+    every passage).
+    """
     if not path.is_file():
         raise EvalDataError(f"QA file {path} does not exist")
     items: list[QaItem] = []
     for n, obj in _jsonl(path):
         q = obj.get("q")
         expect = obj.get("expect_any", [])
+        source = obj.get("source")
+        is_answerable = obj.get("answerable", answerable)
         if not isinstance(q, str) or not q.strip():
             raise EvalDataError(f"{path}:{n}: needs a non-empty `q`")
-        if not isinstance(expect, list) or not all(isinstance(x, str) for x in expect):
-            raise EvalDataError(f"{path}:{n}: `expect_any` must be a list of strings")
-        is_answerable = bool(obj.get("answerable", answerable))
+        if not isinstance(expect, list) or not all(isinstance(x, str) and x.split() for x in expect):
+            raise EvalDataError(f"{path}:{n}: `expect_any` must be a list of non-empty strings")
+        if source is not None and (not isinstance(source, str) or not source.strip()):
+            raise EvalDataError(f"{path}:{n}: `source` must be a non-empty string (a path in the sources folder)")
+        if not isinstance(is_answerable, bool):
+            raise EvalDataError(f"{path}:{n}: `answerable` must be true or false, not {json.dumps(is_answerable)}")
         if is_answerable and not expect:
             raise EvalDataError(f"{path}:{n}: an answerable question needs `expect_any`")
-        items.append(QaItem(q, expect, obj.get("source"), is_answerable))
+        items.append(QaItem(q, expect, source, is_answerable))
     if not items:
         raise EvalDataError(f"{path} holds no questions")
     return items

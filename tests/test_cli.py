@@ -86,6 +86,14 @@ def test_refusal_says_so(indexed):
         (["ask", "hi"], {"CITEBOT_CHUNK_SIZE": "7"}, "bad setting chunk_size"),
         (["sources", "--index", "/nonexistent/index"], {}, "no index in /nonexistent/index"),
         (["ask"], {}, "give a QUESTION"),
+        (["ask", "caf\udce9"], {}, "the question is not valid UTF-8 text"),  # argv byte 0xe9, as a shell passes it
+        (["index"], {"CITEBOT_MAX_FILE_MB": "inf"}, "bad setting max_file_mb: Input should be a finite number"),
+        (["ask", "hi"], {"CITEBOT_MIN_SCORE": "nan"}, "bad setting min_score: Input should be a finite number"),
+        (["ask", "hi"], {"CITEBOT_MIN_SCORE": "5"}, "bad setting min_score: Input should be less than or equal to 1"),
+        (["sources"], {"CITEBOT_INDEX": ""}, "bad setting index: is empty"),
+        (["ask", "hi"], {"CITEBOT_CACHE": ""}, "bad setting cache: is empty"),
+        (["index", "--sources", ""], {}, "bad setting sources: is empty"),
+        (["serve"], {"DISCORD_TOKEN": "x", "DISCORD_FETCH_MAX_MB": "inf"}, "bad setting DISCORD_FETCH_MAX_MB"),
     ],
 )
 def test_user_errors_exit_2_with_one_line(indexed, args, env, message):
@@ -95,6 +103,41 @@ def test_user_errors_exit_2_with_one_line(indexed, args, env, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_stdin_line_not_utf8_is_that_lines_error(indexed):
+    """A stdin line that is not UTF-8 gets its own error object (shown with U+FFFD); the lines after it are answered."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "--json"],
+        input=b"What did Pompeo say?\ncaf\xe9 au lait?\nWho was arrested in Canada?\n",
+        check=False,
+        capture_output=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    assert [line["answered"] for line in lines] == [True, False, True]
+    assert lines[1]["error"] == "the question is not valid UTF-8 text"
+    assert lines[1]["question"] == "caf\ufffd au lait?"
+
+
+def test_dotenv_not_utf8_is_one_line_naming_it(isolated):
+    """A .env that is not UTF-8 gives every command one line naming the file (health exits 1, the rest 2)."""
+    (isolated / ".env").write_bytes(b"CITEBOT_TOP_K=3 # caf\xe9\n")
+    expected = f"citebot: {isolated / '.env'}:1: not UTF-8 text; save the file as UTF-8"
+    for args, code in [(["index"], 2), (["ask", "hi"], 2), (["sources"], 2), (["serve"], 2), (["health"], 1)]:
+        result = citebot(*args, env={"DISCORD_TOKEN": "x"})
+        assert (result.returncode, result.stderr.strip()) == (code, expected), args
+
+
+def test_health_with_empty_heartbeat_path_is_one_line(isolated):
+    """`health` with CITEBOT_HEARTBEAT empty says so in one line and exits 1 (unhealthy), no traceback."""
+    result = citebot("health", env={"CITEBOT_HEARTBEAT": ""})
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == "citebot: bad setting CITEBOT_HEARTBEAT: is empty; give a path, or unset it for the default"
+    )
 
 
 def test_index_summary_lists_skipped_files(indexed):

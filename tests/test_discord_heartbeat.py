@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from bot.discord import heartbeat
 
 
@@ -39,3 +41,12 @@ def test_heartbeat_path_comes_from_env_or_dotenv(isolated, monkeypatch):
     assert str(heartbeat.configured_path()) == "/run/citebot/hb.json"
     monkeypatch.setenv("CITEBOT_HEARTBEAT", "/elsewhere/hb.json")
     assert str(heartbeat.configured_path()) == "/elsewhere/hb.json"
+
+
+def test_empty_heartbeat_path_is_refused(isolated, monkeypatch):
+    """An empty CITEBOT_HEARTBEAT would name the current folder; it is a settings error instead."""
+    from bot.errors import SettingsError
+
+    monkeypatch.setenv("CITEBOT_HEARTBEAT", "")
+    with pytest.raises(SettingsError, match="bad setting CITEBOT_HEARTBEAT: is empty"):
+        heartbeat.configured_path()

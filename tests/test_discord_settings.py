@@ -31,3 +31,39 @@ def test_heartbeat_interval_is_at_most_15_seconds(isolated, monkeypatch):
     monkeypatch.setenv("DISCORD_HEARTBEAT_SECONDS", "30")
     with pytest.raises(ValidationError):
         DiscordSettings()
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        ("DISCORD_COOLDOWN_SECONDS", "inf", "bad setting DISCORD_COOLDOWN_SECONDS: Input should be a finite number"),
+        ("DISCORD_FETCH_MAX_MB", "1e400", "bad setting DISCORD_FETCH_MAX_MB: Input should be a finite number"),
+        ("DISCORD_FETCH_TIMEOUT", "nan", "bad setting DISCORD_FETCH_TIMEOUT: Input should be a finite number"),
+        ("DISCORD_GUILD_READY_TIMEOUT", "inf", "bad setting DISCORD_GUILD_READY_TIMEOUT: Input should be a finite"),
+        ("DISCORD_HEARTBEAT_SECONDS", "nan", "bad setting DISCORD_HEARTBEAT_SECONDS: Input should be a finite"),
+        ("DISCORD_GUILD_ID", "-5", "bad setting DISCORD_GUILD_ID: Input should be greater than 0"),
+        ("CITEBOT_HEARTBEAT", "", "bad setting CITEBOT_HEARTBEAT: is empty"),
+    ],
+)
+def test_bad_values_are_one_line(isolated, monkeypatch, var, value, message):
+    """Non-finite numbers, a negative server id and an empty heartbeat path are refused in one line."""
+    from bot.config import load_settings
+    from bot.errors import SettingsError
+
+    monkeypatch.setenv("DISCORD_TOKEN", "x")
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(DiscordSettings)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_missing_token_names_it(isolated, monkeypatch):
+    """Without a token, the one line says which variable to set and where."""
+    from bot.config import load_settings
+    from bot.errors import SettingsError
+
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    with pytest.raises(
+        SettingsError, match=r"^DISCORD_TOKEN is not set \(put it in the environment or a \.env file\)$"
+    ):
+        load_settings(DiscordSettings)

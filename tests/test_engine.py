@@ -65,11 +65,13 @@ def test_more_passages_pages_on(engine):
 
 
 def test_bad_questions(engine):
-    """Empty and over-long questions are user errors with a clear message."""
+    """Empty, over-long and undecodable questions are user errors with a clear message."""
     with pytest.raises(QuestionError, match="empty"):
         engine.ask("   ")
     with pytest.raises(QuestionError, match="limit is 500"):
         engine.ask("why " * 200)
+    with pytest.raises(QuestionError, match="^the question is not valid UTF-8 text$"):
+        engine.ask(b"caf\xe9".decode("utf-8", "surrogateescape"))  # how argv and stdin hand over byte 0xe9
 
 
 def test_index_of_another_model_is_refused(engine, settings, embedder):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -94,6 +97,63 @@ def test_readers_reject_bad_files(tmp_path):
         read_beir(tmp_path / "b")
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ({"q": "Who?", "expect_any": ["x"], "source": 5}, "`source` must be a non-empty string"),
+        ({"q": "Who?", "expect_any": ["x"], "source": ["a.txt"]}, "`source` must be a non-empty string"),
+        ({"q": "Who?", "expect_any": ["x"], "source": ""}, "`source` must be a non-empty string"),
+        ({"q": "Who?", "expect_any": [""]}, "`expect_any` must be a list of non-empty strings"),
+        ({"q": "Who?", "expect_any": ["x", " \n"]}, "`expect_any` must be a list of non-empty strings"),
+        ({"q": "Who?", "expect_any": "x"}, "`expect_any` must be a list of non-empty strings"),
+        ({"q": "Who?", "answerable": "false"}, '`answerable` must be true or false, not "false"'),
+        ({"q": "Who?", "answerable": 0}, "`answerable` must be true or false, not 0"),
+        ({"q": 7, "expect_any": ["x"]}, "needs a non-empty `q`"),
+    ],
+)
+def test_qa_line_types_are_checked(tmp_path, line, message):
+    """A field of the wrong type (or an empty expected text, which every passage contains) names its file and line."""
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"q": "fine?", "expect_any": ["x"]}) + "\n" + json.dumps(line) + "\n", encoding="utf-8")
+    with pytest.raises(EvalDataError) as caught:
+        read_qa(qa)
+    assert str(caught.value).startswith(f"{qa}:2: {message}")
+
+
+def test_answerable_flag_is_kept_as_written(tmp_path):
+    """`"answerable": false` in the answerable file marks that question unanswerable; true in the other file, answerable."""
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text('{"q": "a?", "expect_any": ["x"]}\n{"q": "b?", "answerable": false}\n', encoding="utf-8")
+    assert [it.answerable for it in read_qa(qa)] == [True, False]
+    nope = tmp_path / "nope.jsonl"
+    nope.write_text('{"q": "c?"}\n{"q": "d?", "answerable": true, "expect_any": ["y"]}\n', encoding="utf-8")
+    assert [it.answerable for it in read_qa(nope, answerable=False)] == [False, True]
+
+
+def citebot(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the real `citebot` entry point in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize("bad", ['"source": 5', '"source": ["a"]', '"answerable": "false"', '"expect_any": [""]'])
+def test_eval_cli_bad_field_is_one_line(tmp_path, bad):
+    """`citebot eval` on a QA or unanswerable file with a badly typed field exits 2 naming file and line."""
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text('{"q": "fine?", "expect_any": ["x"]}\n', encoding="utf-8")
+    nope = tmp_path / "nope.jsonl"
+    nope.write_text('{"q": "also fine?"}\n{"q": "bad?", "expect_any": ["x"], ' + bad + "}\n", encoding="utf-8")
+    result = citebot("eval", str(qa), "--unanswerable", str(nope))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"citebot: {nope}:2: `") and len(result.stderr.strip().splitlines()) == 1
+
+
 CORPUS = [
     ("d1", "Banana bread", "Mash three ripe bananas, mix with flour, butter and sugar, and bake for an hour."),
     ("d2", "Jupiter's moons", "Jupiter has dozens of moons; the four largest were found by Galileo in 1610."),
@@ -138,6 +198,21 @@ def test_eval_cli_on_tiny_beir(beir_folder, tmp_path, embedder):
     assert m["hit@1"] == pytest.approx(2 / 3, abs=1e-4)
     table = CliRunner().invoke(main, ["eval", str(beir_folder), "--index", str(tmp_path / "ix")])
     assert table.exit_code == 0 and "ndcg@10" in table.output and "beir:test" in table.output
+
+
+def test_beir_needs_index_on_the_command_line(beir_folder, isolated, monkeypatch):
+    """CITEBOT_INDEX (environment or .env) names the user's own index: a BEIR run without --index is
+    refused, so the benchmark's corpus never replaces it."""
+    own = isolated / "index"
+    for how in ("environment", ".env"):
+        if how == ".env":
+            monkeypatch.delenv("CITEBOT_INDEX")
+            (isolated / ".env").write_text(f"CITEBOT_INDEX={own}\n", encoding="utf-8")
+        result = citebot("eval", str(beir_folder))
+        assert result.returncode == 2, (how, result.stderr)
+        assert result.stderr.startswith("citebot: a BEIR folder needs --index DIR for the benchmark's own index")
+        assert "CITEBOT_INDEX is not used" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert not own.exists()
 
 
 def test_eval_cli_qa_on_seeds(seed_sources, tmp_path):

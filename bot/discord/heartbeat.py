@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ..config import NonEmptyPath, load_settings
+
 
 @dataclass
 class Beat:
@@ -27,7 +29,7 @@ class Beat:
 class _HeartbeatSetting(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    path: Path | None = Field(None, validation_alias="CITEBOT_HEARTBEAT")
+    path: NonEmptyPath | None = Field(None, validation_alias="CITEBOT_HEARTBEAT")
 
 
 def default_path(index: Path) -> Path:
@@ -35,8 +37,9 @@ def default_path(index: Path) -> Path:
 
 
 def configured_path() -> Path | None:
-    """$CITEBOT_HEARTBEAT from the environment or .env (what `serve` uses), if set."""
-    return _HeartbeatSetting().path
+    """$CITEBOT_HEARTBEAT from the environment or .env (what `serve` uses), if set; SettingsError
+    when it is empty or the .env cannot be read."""
+    return load_settings(_HeartbeatSetting).path
 
 
 def write(path: Path, connected: bool, documents: int, chunks: int) -> Beat:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ..config import NonEmptyPath
 
 
 class DiscordSettings(BaseSettings):
     """The bot's own settings; the core `Settings` (CITEBOT_*) sit beside them."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, allow_inf_nan=False)
 
     token: SecretStr = Field(validation_alias="DISCORD_TOKEN", description="bot token (required)")
     api_base: str | None = Field(
@@ -21,9 +21,9 @@ class DiscordSettings(BaseSettings):
         None, validation_alias="DISCORD_GATEWAY_URL", description="gateway websocket URL; only for a local stand-in"
     )
     guild_id: int | None = Field(
-        None, validation_alias="DISCORD_GUILD_ID", description="sync slash commands to this server only (instant)"
+        None, gt=0, validation_alias="DISCORD_GUILD_ID", description="sync slash commands to this server only (instant)"
     )
-    heartbeat: Path | None = Field(
+    heartbeat: NonEmptyPath | None = Field(
         None, validation_alias="CITEBOT_HEARTBEAT", description="heartbeat file; default <index>/.heartbeat.json"
     )
     heartbeat_seconds: float = Field(10.0, gt=0, le=15, validation_alias="DISCORD_HEARTBEAT_SECONDS")
