@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -53,6 +54,13 @@ def _settings(sources: str | None, index: str | None, **extra: Any) -> Settings:
     if index is not None:
         overrides["index"] = index
     return load_settings(Settings, **overrides)
+
+
+def _finite(value: float, name: str) -> float:
+    """click's ranges let NaN through (every comparison with it is false): "nan" would always pass."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", param_hint=name)
+    return value
 
 
 def _interactive() -> bool:
@@ -316,7 +324,14 @@ def sync_commands(sources: str | None, index: str | None) -> None:
 
 @main.command()
 @click.option("--index", type=click.Path(), default=None, help="index folder [env CITEBOT_INDEX]")
-@click.option("--max-age", type=float, default=60.0, show_default=True, help="seconds the heartbeat may be old")
+@click.option(
+    "--max-age",
+    type=click.FloatRange(min=0, min_open=True, max=1e9),
+    callback=lambda _ctx, _param, value: _finite(value, "--max-age"),
+    default=60.0,
+    show_default=True,
+    help="seconds the heartbeat may be old",
+)
 def health(index: str | None, max_age: float) -> None:
     """Exit 0 when `citebot serve` is connected and its heartbeat is fresh; else say why and exit 1."""
     from .discord import heartbeat

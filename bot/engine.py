@@ -18,7 +18,7 @@ from . import store
 from .answers import compose, min_score_for
 from .config import Settings
 from .embedding import Embedder, load_embedder
-from .errors import BuildLocked, IndexMismatch, QuestionError
+from .errors import BuildLocked, IndexCorrupt, IndexMismatch, QuestionError
 from .indexing import _rebuild_reason, build_index, stale_reason
 from .records import Answer, BuildReport, DocumentInfo
 from .retrieval import dense_search, rank_documents, retrieve
@@ -90,7 +90,14 @@ class Engine:
         """
         reason = stale_reason(settings)
         if reason is None:
-            return cls.open(settings, embedder), None
+            try:
+                return cls.open(settings, embedder), None
+            except IndexCorrupt as exc:
+                if not rebuild_mismatch:
+                    raise  # `ask` says how to fix it; a full re-embed is for the user to start
+                # `serve` has no one to ask: a bot that stays down helps no one, so it rebuilds
+                log.warning("the index is damaged (%s); rebuilding it", exc.problem)
+                reason = f"the index is damaged ({exc.problem})"
         if (
             not rebuild_mismatch
             and reason not in ("no index yet", "sources changed")

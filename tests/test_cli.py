@@ -140,6 +140,12 @@ def test_health_with_empty_heartbeat_path_is_one_line(isolated):
     )
 
 
+def test_health_refuses_a_max_age_that_is_not_a_number(isolated):
+    """`health --max-age nan` would call any heartbeat fresh: it is refused like any bad option."""
+    result = citebot("health", "--max-age", "nan")
+    assert result.returncode == 2 and "nan is not a number of seconds" in result.stderr
+
+
 def test_index_summary_lists_skipped_files(indexed):
     """`citebot index` reports documents, chunks and each skipped file with its reason."""
     (indexed / "bad.txt").write_bytes(b"\xff\xfe\xfa not utf8")

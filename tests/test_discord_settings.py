@@ -67,3 +67,10 @@ def test_missing_token_names_it(isolated, monkeypatch):
         SettingsError, match=r"^DISCORD_TOKEN is not set \(put it in the environment or a \.env file\)$"
     ):
         load_settings(DiscordSettings)
+
+
+def test_blank_server_id_means_unset(isolated, monkeypatch):
+    """`DISCORD_GUILD_ID=` left blank in .env is unset (commands sync globally), not an "invalid integer"."""
+    monkeypatch.setenv("DISCORD_TOKEN", "x")
+    monkeypatch.setenv("DISCORD_GUILD_ID", " ")
+    assert DiscordSettings().guild_id is None

@@ -23,7 +23,7 @@ def engine(seed_sources, settings, embedder):
 
 
 def test_pompeo_quotes_first(engine, seed_sources):
-    """"What did Pompeo say?" ranks a passage with his quoted words first, from his article, with exact offsets."""
+    """ "What did Pompeo say?" ranks a passage with his quoted words first, from his article, with exact offsets."""
     answer = engine.ask("What did Pompeo say?")
     assert answer.answered
     top = answer.passages[0]
@@ -107,6 +107,23 @@ def test_backend_change_is_refused_by_ask_and_rebuilt_by_serve(seed_sources, tor
     engine, report = Engine.open_or_build(settings, embedder, rebuild_mismatch=True)
     assert report is not None and "backend changed" in (report.rebuilt_reason or "")
     assert report.reused_chunks == 0 and report.embedded_chunks == report.chunks > 0
+    assert engine.ask("Who was arrested in Canada?").answered
+
+
+def test_damaged_index_stops_ask_and_is_rebuilt_by_serve(seed_sources, settings, embedder):
+    """A file of the live index damaged in place: `ask` stops with the fix; the bot's start
+    (rebuild_mismatch) rebuilds it, since a bot that stays down answers no one."""
+    from bot import store
+    from bot.errors import IndexCorrupt
+
+    Engine.open_or_build(settings, embedder)
+    gen = store.current_path(settings.index)
+    chunks = gen / "chunks.npz"
+    chunks.write_bytes(chunks.read_bytes()[:-22] + bytes(22))
+    with pytest.raises(IndexCorrupt, match="rebuild it with `citebot index --rebuild`"):
+        Engine.open_or_build(settings, embedder)
+    engine, report = Engine.open_or_build(settings, embedder, rebuild_mismatch=True)
+    assert report is not None and "chunks.npz is damaged" in (report.rebuilt_reason or "")
     assert engine.ask("Who was arrested in Canada?").answered
 
 

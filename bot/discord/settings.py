@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..config import NonEmptyPath
@@ -33,3 +35,9 @@ class DiscordSettings(BaseSettings):
     fetch_max_mb: float = Field(10.0, gt=0, validation_alias="DISCORD_FETCH_MAX_MB")
     fetch_timeout: float = Field(20.0, gt=0, validation_alias=AliasChoices("DISCORD_FETCH_TIMEOUT"))
     guild_ready_timeout: float = Field(2.0, gt=0, validation_alias="DISCORD_GUILD_READY_TIMEOUT")
+
+    @field_validator("guild_id", mode="before")
+    @classmethod
+    def _blank_guild_is_unset(cls, value: Any) -> Any:
+        """`DISCORD_GUILD_ID=` (a line left blank in .env) means unset, as the README's table says."""
+        return None if isinstance(value, str) and not value.strip() else value
