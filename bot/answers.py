@@ -37,6 +37,7 @@ NOT_CLOSE = "nothing in the sources is close enough to the question"  # the bar'
 _NAME = re.compile(r"\b[A-Z]\w+")
 _NAMEISH = re.compile(r"\b(?:[A-Z]\w+|[a-z]+[A-Z]\w*)")
 # years; model numbers ("Xbox 360"), not scores ("Spurs 5-4")
+HOLDERS_CHECKED = 300  # documents read to confirm they hold a question's names (postings narrow first)
 _PINNED = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:[A-Z]\w*|[a-z]+[A-Z]\w*) \d+\b(?![-–/:.,]\d)")
 
 
@@ -122,6 +123,38 @@ def names_apart(data: IndexData, question: str, docs: list[int]) -> bool:
         if all(p.search(text) for p in phrases) and (not names or _holds_names(names, text, stem)):
             return False
     return True
+
+
+def docs_holding(data: IndexData, question: str, limit: int = HOLDERS_CHECKED) -> set[int] | None:
+    """Every document of the index holding what `names_apart` asks for, or None when the question
+    pins nothing (or only names too short to look up). The keyword index's postings narrow the
+    documents; each is then checked as `names_apart` checks one."""
+    names, phrases = question_names(data, question)
+    if len(names) < 2:
+        names = set()
+    if data.bm25 is None or (not names and not phrases):
+        return None
+    bm25 = data.bm25
+    vocab, indptr, indices = bm25.model.vocab_dict, bm25.model.scores["indptr"], bm25.model.scores["indices"]
+    keys = [n for n in names if len(n) > 3]  # a short one may open a longer word ("Lib Dem")
+    keys += [t for m in _PINNED.finditer(question) for t in bm25.query_terms(m.group())]
+    found: set[int] | None = None
+    for key in keys:
+        token = vocab.get(key)
+        rows = indices[indptr[token] : indptr[token + 1]] if token is not None else indices[:0]
+        docs = set(data.chunk_doc[rows].tolist())
+        found = docs if found is None else found & docs
+        if not found:
+            return set()
+    if found is None:
+        return None
+    stem = bm25.stemmer.stemWords
+    holders = set()
+    for row in sorted(found)[:limit]:
+        text = data.documents[row]["text"]
+        if all(p.search(text) for p in phrases) and (not names or _holds_names(names, text, stem)):
+            holders.add(row)
+    return holders
 
 
 def _holds_names(names: set[str], text: str, stem) -> bool:  # type: ignore[no-untyped-def]
@@ -279,9 +312,14 @@ def _rule_refusal(
         return f"no source mentions {_together(unknown)}"
     if names_apart(data, question, [s.doc for s in window]):
         pinned = pinned_words(question)
+        anywhere = docs_holding(data, question)
         if len(pinned) == 1:
-            return f"no source mentions {pinned[0]}"
-        return f"no one source mentions {_together(pinned)} together"
+            told = f"mentions {pinned[0]}"
+        else:
+            told = f"mentions {_together(pinned)} together"
+        if anywhere is None or anywhere:  # said of the passages found, not of every source
+            return f"the closest passages come from sources none of which {told}"
+        return f"no source {told}" if len(pinned) == 1 else f"no one source {told}"
     if bar_refused:
         return NOT_CLOSE
     kind = asked_kind(question)

@@ -44,7 +44,7 @@ def test_pompeo_quote_first_and_highlighted(seed_sources, settings, embedder):
 
 
 def test_bare_say_question_answered_by_quotes(seed_sources, settings, embedder):
-    """"What did Senator Cotton say?" is answered with his quote even though its cosine is low."""
+    """ "What did Senator Cotton say?" is answered with his quote even though its cosine is low."""
     engine = Engine.open_or_build(settings, embedder)[0]
     answer = engine.ask("What did Senator Cotton say?")
     top = answer.passages[0]
@@ -64,7 +64,7 @@ def test_question_naming_something_never_mentioned_is_refused(seed_sources, sett
 
 
 def test_short_question_answered_by_a_passage_holding_all_its_words(seed_sources, settings, embedder):
-    """"Who was arrested in Canada?" scores under the bar but its passage has every word: answered."""
+    """ "Who was arrested in Canada?" scores under the bar but its passage has every word: answered."""
     from bot.answers import COVERED_MIN_SCORE, min_score_for
 
     engine = Engine.open_or_build(settings, embedder)[0]
@@ -155,13 +155,15 @@ def test_years_and_model_numbers_must_be_in_the_source(near_miss_engine):
 
 
 def test_an_abbreviated_name_matches_its_long_form(engine_over):
-    """"Lib Dem" is how people write "Liberal Democrats": a source holding the long form holds it."""
+    """ "Lib Dem" is how people write "Liberal Democrats": a source holding the long form holds it."""
     from bot.answers import names_apart
 
-    engine = engine_over({
-        "ban.txt": "Guantanamo pair's passport ban\n\nTwo men freed from Guantanamo Bay have been refused "
-        "passports. The Liberal Democrats said they would raise the issue in Parliament.\n",
-    })
+    engine = engine_over(
+        {
+            "ban.txt": "Guantanamo pair's passport ban\n\nTwo men freed from Guantanamo Bay have been refused "
+            "passports. The Liberal Democrats said they would raise the issue in Parliament.\n",
+        }
+    )
     data = engine._data
     assert not names_apart(data, "What did the Lib Dems say about the Guantanamo passport ban?", [0])
     assert names_apart(data, "What did the Tories say about the Guantanamo passport ban?", [0])
@@ -175,10 +177,14 @@ def _write_tie_and_lawsuit(folder, tie: str, lawsuit: str) -> None:
     folder.mkdir(exist_ok=True)
     (folder / "tie.txt").write_text(
         f"Davis Cup: Britain and Israel\n\nBritain's Davis Cup team {tie} in Tel Aviv. Captain Jeremy Bates "
-        "said his players were ready for the tie on clay.\n", encoding="utf-8")
+        "said his players were ready for the tie on clay.\n",
+        encoding="utf-8",
+    )
     (folder / "lawsuit.txt").write_text(
         f"Director settles Aviator lawsuit\n\nDirector Michael Mann {lawsuit} the lawsuit brought by Charles "
-        "Evans Jr over The Aviator.\n", encoding="utf-8")
+        "Evans Jr over The Aviator.\n",
+        encoding="utf-8",
+    )
 
 
 def test_asked_sum_or_score_missing_from_every_passage_means_refusal(isolated, settings, embedder):
@@ -199,13 +205,15 @@ def test_asked_sum_or_score_missing_from_every_passage_means_refusal(isolated, s
 def test_say_question_needs_the_person_s_words_in_a_passage(engine_over):
     """Akhmetov is in the article, but only others speak: "what did Akhmetov say?" is refused with
     its reason; the official's reported words and the analyst (a role) are answered."""
-    engine = engine_over({
-        "steel.txt": "Ukraine court rules steel sale illegal\n\nA court in Kiev has ruled that the sale of the "
-        "Krivorizhstal steel mill to Rinat Akhmetov was illegal. Officials at the state property fund "
-        "said the mill would be sold again at auction. Viktor Pinchuk, who bought it with Mr Akhmetov, "
-        "said the ruling was political. An analyst at Renaissance Capital said investors would be wary.\n\n"
-        "Prime Minister Yulia Tymoshenko said her government would fight corruption in the energy industry.\n",
-    })
+    engine = engine_over(
+        {
+            "steel.txt": "Ukraine court rules steel sale illegal\n\nA court in Kiev has ruled that the sale of the "
+            "Krivorizhstal steel mill to Rinat Akhmetov was illegal. Officials at the state property fund "
+            "said the mill would be sold again at auction. Viktor Pinchuk, who bought it with Mr Akhmetov, "
+            "said the ruling was political. An analyst at Renaissance Capital said investors would be wary.\n\n"
+            "Prime Minister Yulia Tymoshenko said her government would fight corruption in the energy industry.\n",
+        }
+    )
     refused = engine.ask("What did Rinat Akhmetov say about the court ruling on the Krivorizhstal sale?")
     assert not refused.answered
     assert refused.refusal == "no passage gives what Rinat Akhmetov said"
@@ -230,3 +238,25 @@ def test_refusals_say_why(near_miss_engine):
     assert ask("How do I bake banana bread?").refusal == NOT_CLOSE
     answer = ask("How much profit did eBay make in 2004?")
     assert answer.answered and answer.refusal is None and answer.to_dict()["refusal"] is None
+
+
+def test_names_reason_is_true_of_the_sources(engine_over):
+    """The names rule judges the passages it would show; its reason says "no one source" only when
+    no source anywhere holds the names together, else it speaks of the closest passages."""
+    engine = engine_over(
+        {
+            "tax.txt": "Howard on tax\n\nMichael Howard said the Conservatives would cut taxes and spending "
+            "by four billion pounds if they won the election.\n",
+            "budget.txt": "Brown sets out plans\n\nGordon Brown delivered a Budget with help for first-time "
+            "buyers and pensioners.\n",
+            "garden.txt": "Village show\n\nThe marrow contest was won by Michael Howard, a retired teacher, "
+            "who spent his prize money on a budget greenhouse.\n",
+        }
+    )
+    near = engine.ask("What did Michael Howard say about the Budget tax cuts?", top_k=1)
+    assert not near.answered and [p.source for p in near.passages] == ["tax.txt"]
+    assert near.refusal == (
+        "the closest passages come from sources none of which mentions Michael Howard and Budget together"
+    )
+    nowhere = engine.ask("What did Gordon Brown say about Michael Howard?", top_k=1)
+    assert nowhere.refusal == "no one source mentions Gordon Brown and Michael Howard together"
