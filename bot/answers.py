@@ -15,7 +15,16 @@ from .answer_types import MONEY, asked_kind, holds_kind
 from .casing import truecase
 from .config import DEFAULT_MODEL
 from .highlight import STOPWORDS, best_sentence, terms
-from .quotes import asked_phrase, asked_speaker, asked_topic, asks_only_speaker, quotes_by, speaker_name, words_of
+from .quotes import (
+    asked_phrase,
+    asked_speaker,
+    asked_topic,
+    asks_only_speaker,
+    quotes_by,
+    speaker_name,
+    topic_phrase,
+    words_of,
+)
 from .records import Answer, Highlight, Passage
 from .retrieval import Hit
 from .store import IndexData
@@ -269,7 +278,7 @@ def compose(
         shown = window[:1] + [s for s in window[1:] if s.cosine >= min_score or s.quoted or covers(s)]
         # the rules run even when the bar refuses: "no source mentions Brexit" tells more
         # the rules find names by their capitals: "what did gordon brown say" is read as the sources spell it
-        refusal = _rule_refusal(data, truecase(data, question), window, shown, bar_refused=not answered)
+        refusal = _rule_refusal(data, truecase(data, question), window, shown, not answered, question)
         answered = refusal is None
         if answered:
             window = shown
@@ -300,7 +309,12 @@ def compose(
 
 
 def _rule_refusal(
-    data: IndexData, question: str, window: list[_Span], shown: list[_Span], bar_refused: bool
+    data: IndexData,
+    question: str,
+    window: list[_Span],
+    shown: list[_Span],
+    bar_refused: bool,
+    typed: str | None = None,
 ) -> str | None:
     """Why a question is refused, or None: it names something no source mentions, names things no
     one source of the `window` holds together, its passages do not clear the bar (`bar_refused`),
@@ -325,10 +339,10 @@ def _rule_refusal(
     kind = asked_kind(question)
     if kind and not any(holds_kind(data.documents[s.doc]["text"][s.start : s.end], kind) for s in shown):
         return f"no passage gives {'a sum of money' if kind == MONEY else 'a score'}"
-    return _say_refusal(data, question, shown)
+    return _say_refusal(data, question, shown, typed)
 
 
-def _say_refusal(data: IndexData, question: str, shown: list[_Span]) -> str | None:
+def _say_refusal(data: IndexData, question: str, shown: list[_Span], typed: str | None = None) -> str | None:
     """ "What did <named person> say (about Y)?" needs a shown passage giving their words, and, when
     a topic is asked, the text around one of them (`words_of`) sharing a content word with it:
     Betty Boothroyd speaking about her career does not answer what she said about ID cards."""
@@ -342,5 +356,5 @@ def _say_refusal(data: IndexData, question: str, shown: list[_Span]) -> str | No
     topic = asked_topic(question, asked)
     wanted = terms(topic) - terms(person) if topic else set()
     if wanted and not any(wanted & terms(p) for p in said):
-        return f"no passage gives what {person} said about {topic}"
+        return f"no passage gives what {person} said {topic_phrase(question, asked, typed)}"
     return None

@@ -281,7 +281,7 @@ def _key(word: str) -> str:
 
 
 def same_person(asked: str, speaker: str | None) -> bool:
-    """"Mike Pompeo" / "Pompeo" / "Mr Pompeo" are one person: the surname (last word) decides."""
+    """ "Mike Pompeo" / "Pompeo" / "Mr Pompeo" are one person: the surname (last word) decides."""
     if not speaker:
         return False
     asked_words = [_key(w) for w in asked.split()]
@@ -413,7 +413,7 @@ def words_of(text: str, asked: str, start: int = 0, end: int | None = None) -> l
             sentence = sm.group()
             if any(who in PRONOUNS and named_last or same_person(asked, who) for who in view_subjects(sentence)):
                 found.append((left + m.start() + sm.start(), left + m.start() + sm.end()))
-            subjects_pronoun = sentence.lstrip(" \"“").startswith(("He ", "She "))
+            subjects_pronoun = sentence.lstrip(' "“').startswith(("He ", "She "))
             named_last = bool(surname.search(sentence)) or (named_last and subjects_pronoun)
     merged: list[list[int]] = []  # a quote and the sentence reporting it are one piece of words
     for a, b in sorted(found):
@@ -467,10 +467,33 @@ def speaker_name(asked: str) -> str | None:
 _TOPIC = re.compile(r"\b(?:about|on|regarding|over|of|after|when|concerning|following)\b\s*(.*)$", re.IGNORECASE)
 
 
-def asked_topic(question: str, asked: str) -> str | None:
-    """What "what did X say about Y?" asks X's words to be about (Y), as the question words it."""
+def _topic_match(question: str, asked: str) -> tuple[re.Match[str], int] | None:
     last = asked.split()[-1].lower()
     at = question.lower().rfind(last)
-    m = _TOPIC.search(question[at + len(last) :]) if at >= 0 else None
-    topic = m.group(1).strip(" ?!.") if m else ""
-    return topic or None
+    if at < 0:
+        return None
+    m = _TOPIC.search(question[at + len(last) :])
+    return (m, at + len(last)) if m and m.group(1).strip(" ?!.") else None
+
+
+def asked_topic(question: str, asked: str) -> str | None:
+    """What "what did X say about Y?" asks X's words to be about (Y), as the question words it."""
+    found = _topic_match(question, asked)
+    return found[0].group(1).strip(" ?!.") if found else None
+
+
+_TIME_WORDS = frozenset({"after", "when", "following"})
+
+
+def topic_phrase(question: str, asked: str, typed: str | None = None) -> str | None:
+    """The topic with the word that ties it to the speech, for a reason a reader can parse: "about
+    the budget", but "when she won" (not "about she won"). Spelled as `typed` when that is the
+    same question in other capitals (the rules read a truecased copy)."""
+    found = _topic_match(question, asked)
+    if found is None:
+        return None
+    m, base = found
+    source = typed if typed is not None and len(typed) == len(question) else question
+    tie = m.group(0).split(None, 1)[0].lower()
+    topic = source[base + m.start(1) : base + m.end(1)].strip(" ?!.")
+    return f"{tie if tie in _TIME_WORDS else 'about'} {topic}"

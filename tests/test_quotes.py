@@ -119,7 +119,7 @@ def test_asked_speaker(question, speaker):
 
 
 def test_same_person_by_surname():
-    """"Mike Pompeo", "Pompeo" and "Mr Pompeo" match; another surname does not."""
+    """ "Mike Pompeo", "Pompeo" and "Mr Pompeo" match; another surname does not."""
     assert same_person("Mike Pompeo", "Pompeo")
     assert same_person("Pompeo", "Secretary Mike Pompeo")
     assert not same_person("Pompeo", "Tom Cotton")
@@ -202,8 +202,8 @@ def test_is_named_person():
         ("BT's futurologist", None),
         ("Pan Yue from SEPA", None),  # the name after "from" is not the speaker
         ("Gartner analyst", None),
-    ("the Downing Street spokesman", None),
-    ("President Bush", "President Bush"),
+        ("the Downing Street spokesman", None),
+        ("President Bush", "President Bush"),
     ],
 )
 def test_speaker_name(asked, name):
@@ -242,3 +242,16 @@ def test_an_organisation_speaks_through_its_people():
     )
     assert [text[q.start : q.end] for q in quotes_by(text, "Sophos")] == ['"It is like poking a grizzly bear,"']
     assert quotes_by(text, "Graham Cluley") and not quotes_by(text, "Chelsea")
+
+
+def test_topic_phrase_keeps_the_questions_own_tie_and_spelling():
+    """A refusal reason reads "said when she won", not "said about she won", and quotes the topic as
+    typed when the rules read a truecased copy."""
+    from bot.quotes import topic_phrase
+
+    assert topic_phrase("what did Hilary Swank say when she won", "Hilary Swank") == "when she won"
+    assert topic_phrase("what did Foxx say after he won?", "Foxx") == "after he won"
+    assert topic_phrase("What did Blair say on Iraq?", "Blair") == "about Iraq"
+    truecased, typed = "what did Ferguson say about the FA cup", "what did ferguson say about the fa cup"
+    assert topic_phrase(truecased, "Ferguson", typed) == "about the fa cup"
+    assert topic_phrase("What did Blair say?", "Blair") is None
