@@ -160,9 +160,7 @@ def ask(
     # bytes, decoded here: a line that is not UTF-8 is that line's error, not the end of the stream
     for raw in sys.stdin.buffer:
         line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
-        if not line.strip():
-            continue
-        try:
+        try:  # a blank line is an error line too: the Nth output always answers the Nth input
             out = engine.ask(line, top_k, use_threshold=not no_threshold).to_dict()
         except CitebotError as exc:
             shown = raw.decode("utf-8", "replace").rstrip("\r\n")  # printable JSON, whatever the bytes

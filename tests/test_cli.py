@@ -54,8 +54,9 @@ def test_stdin_questions_one_json_per_line(indexed):
     result = citebot("ask", "--json", stdin=questions)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["answered"] for line in lines] == [True, False, False]
-    assert "limit is 500" in lines[2]["error"]
+    assert [line["answered"] for line in lines] == [True, False, False, False]  # one output per input line
+    assert lines[1] == {"question": "", "error": lines[1]["error"], "answered": False, "passages": []}
+    assert "limit is 500" in lines[3]["error"]
 
 
 def test_plain_output_when_piped(indexed):
