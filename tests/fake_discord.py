@@ -5,7 +5,7 @@ allowed_mentions. This speaks just enough of the v10 API for discord.py 2.7.1.
 
 Use from Python (the server runs its own event loop in a thread; every method is thread-safe)::
 
-    fake = FakeDiscord(token="t0k")          # port=0 picks a free port; close_code=4014 refuses IDENTIFY
+    fake = FakeDiscord(token="t0k")          # port=0 picks a free port; close_code=4004 refuses IDENTIFY
     fake.start()                              # fake.api_base, fake.gateway_url, fake.port
     fake.point_discord_py_here()              # sets discord.http.Route.BASE / DEFAULT_GATEWAY
     fake.wait_ready()                         # a client identified and got READY + GUILD_CREATE
@@ -84,6 +84,11 @@ def user(uid: int, name: str, bot: bool = False) -> dict[str, Any]:
     return {"id": str(uid), "username": name, "discriminator": "0", "global_name": name, "avatar": None, "bot": bot}
 
 
+# GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT: an IDENTIFY asking for any is closed with 4014,
+# as Discord does until they are turned on in the Developer Portal (citebot needs none of them)
+PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)
+
+
 def form_problem(message: dict[str, Any]) -> str | None:
     """What real Discord rejects with 400 "Invalid Form Body" in a message, or None."""
     if len(message.get("content") or "") > 2000:
@@ -127,7 +132,8 @@ class FakeDiscord:
         self, token: str = "fake-token", port: int = 0, host: str = "127.0.0.1", close_code: int | None = None
     ) -> None:
         self.token = token
-        self.close_code = close_code  # e.g. 4014: close the gateway at IDENTIFY (privileged intent not enabled)
+        self.close_code = close_code  # e.g. 4004: close the gateway at IDENTIFY
+        self.identify_intents: list[int] = []
         self.host = host
         self.port = port
         self.requests: list[Request] = []
@@ -479,6 +485,11 @@ class FakeDiscord:
                 # loopback ACK would otherwise log a bogus "Can't keep up ... 41s behind"
                 asyncio.get_running_loop().call_later(0.05, self._ack, ws)
             elif op == 2:
+                intents = int(msg["d"].get("intents") or 0)
+                self.identify_intents.append(intents)
+                if intents & PRIVILEGED_INTENTS:  # as for an app whose portal has none of them turned on
+                    await ws.close(code=4014, message=b"Disallowed intent(s).")
+                    break
                 if msg["d"].get("token") != self.token or self.close_code:
                     await ws.close(code=self.close_code or 4004, message=b"Closed by the fake.")
                     break

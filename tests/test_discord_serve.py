@@ -28,9 +28,7 @@ def fake():
 
 def env_for(fake: FakeDiscord, work: Path, token: str | None = TOKEN) -> dict[str, str]:
     # the session's ONNX export cache is kept (tests/conftest.py); every other setting is the test's own
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CITEBOT_")) or k == "CITEBOT_CACHE"
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CITEBOT_")) or k == "CITEBOT_CACHE"}
     env.update(
         CITEBOT_SOURCES=str(work / "sources"),
         CITEBOT_INDEX=str(work / "index"),
@@ -128,15 +126,55 @@ def test_sync_commands_registers_to_the_guild(fake, isolated):
     assert not (isolated / "hb.json").exists()  # syncing never touches a running bot's heartbeat
 
 
-def test_message_content_intent_off_exits_2_with_the_fix(seed_sources, isolated):
-    """Gateway close 4014 (intent not enabled in the portal): one line saying where to turn it on, exit 2."""
-    server = FakeDiscord(token=TOKEN, close_code=4014).start()
+def test_discord_out_of_reach_at_start_is_retried(seed_sources, isolated):
+    """Discord unreachable when the bot starts (a network still coming up at boot): it says so,
+    waits with a growing pause, and connects once Discord answers, instead of exiting for good."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    later = FakeDiscord(token=TOKEN, port=port)
+    env = env_for(later, isolated)
+    env["DISCORD_LOGIN_RETRY_SECONDS"] = "0.5"
+    log = (isolated / "serve.log").open("w")
+    proc = subprocess.Popen([CITEBOT, "serve"], env=env, cwd=isolated, stdout=log, stderr=subprocess.STDOUT)
     try:
-        out = run(["serve"], env_for(server, isolated), isolated, timeout=120)
+        deadline = time.monotonic() + 30
+        while "trying again in" not in (isolated / "serve.log").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, (isolated / "serve.log").read_text()
+            time.sleep(0.2)
+        later.start()
+        later.wait_ready(120)
+        assert proc.poll() is None
     finally:
-        server.stop()
-    assert out.returncode == 2, out.stderr
-    assert "Message Content intent" in out.stderr.strip().splitlines()[-1]
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+        log.close()
+        later.stop()
+    text = (isolated / "serve.log").read_text()
+    assert code == 0, text
+    assert "cannot reach Discord at http://127.0.0.1" in text and TOKEN not in text
+
+
+def test_no_privileged_intent_is_needed(fake, seed_sources, isolated):
+    """The fake closes an IDENTIFY asking for a privileged intent (4014), as Discord does for an app
+    whose portal has them off: the bot asks for none, connects, and reads a mention's question."""
+    env = env_for(fake, isolated)
+    proc = subprocess.Popen(
+        [CITEBOT, "serve"], env=env, cwd=isolated, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        fake.wait_ready(120)
+        msg = fake.send_message(f"<@{BOT_ID}> Who was arrested in Canada?", mention_bot=True, user_id=78)
+        reply = fake.wait_for(
+            lambda r: str(((r.json or {}).get("message_reference") or {}).get("message_id")) == msg["id"], 90
+        )
+        assert "Meng Wanzhou" in str(reply.json["embeds"])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert fake.identify_intents and all(i & (1 << 15 | 1 << 8 | 1 << 1) == 0 for i in fake.identify_intents)
 
 
 def test_fake_runs_standalone_with_a_control_api(isolated):

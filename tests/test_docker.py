@@ -191,6 +191,8 @@ def test_compose_file_reads_token_from_env_file_and_backs_off() -> None:
     assert targets == {"/data/sources", "/data/index"}
     policy = service["restart"]
     assert re.fullmatch(r"on-failure:[1-9]\d?", policy), f"restart {policy!r} would hammer Discord on a bad token"
+    # the README's `docker restart citebot` and its index, ask and backup commands name these
+    assert service["container_name"] == "citebot" and compose["volumes"]["citebot-index"]["name"] == "citebot-index"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -96,8 +96,9 @@ def is_expired(exc: discord.HTTPException) -> bool:
 
 class CitebotBot(commands.Bot):
     def __init__(self, settings: Settings, dsettings: DiscordSettings, engine: Engine | None = None) -> None:
+        # No privileged intent: Discord gives an app the text of messages that mention it and of
+        # its DMs without Message Content, and those are the only messages citebot reads.
         intents = discord.Intents.default()
-        intents.message_content = True  # to read mention questions; a privileged intent
         # citebot never joins voice: discord.py's "PyNaCl / davey is not installed, voice will NOT
         # be supported" warnings at every start would only alarm a self-hoster reading the log.
         discord.VoiceClient.warn_nacl = False

@@ -1,7 +1,9 @@
 """Start the bot (`citebot serve`) or sync its slash commands (`citebot sync-commands`).
 
-Login comes first, so a bad token fails in a second with one line, before any index work;
-there is no retry loop (Discord resets a token after 1,000 identifies a day).
+Login comes first, so a bad token fails in a second with one line, before any index work, and is
+never retried (Discord resets a token after 1,000 identifies a day). Discord out of reach or
+answering 5xx is retried with a growing pause: a network still coming up when the host boots
+must not leave the bot down for good.
 """
 
 from __future__ import annotations
@@ -35,15 +37,31 @@ def apply_endpoints(ds: DiscordSettings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(ds.gateway_url)
 
 
-async def _login(bot: CitebotBot, ds: DiscordSettings) -> None:
-    try:
-        await bot.login(ds.token.get_secret_value())
-    except discord.LoginFailure:
-        raise CitebotError("Discord rejected DISCORD_TOKEN (401 Unauthorized); reset and copy it again") from None
-    except (aiohttp.ClientError, OSError) as exc:
-        raise CitebotError(f"cannot reach Discord at {discord.http.Route.BASE}: {type(exc).__name__}") from None
-    except discord.HTTPException as exc:
-        raise CitebotError(f"Discord refused the login: HTTP {exc.status}") from None
+LOGIN_RETRY_MAX = 300.0  # seconds: the pause between login attempts doubles up to this
+
+
+async def _login(bot: CitebotBot, ds: DiscordSettings, retry_first: float | None) -> bool:
+    """Log in; an unreachable Discord is retried when `retry_first` is set (`serve`), not by a
+    one-off command (`sync-commands`), which should just say so. False: stopped while waiting."""
+    pause = retry_first
+    while not bot.is_closed():
+        try:
+            await bot.login(ds.token.get_secret_value())
+            return True
+        except discord.LoginFailure:
+            raise CitebotError("Discord rejected DISCORD_TOKEN (401 Unauthorized); reset and copy it again") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            why = f"cannot reach Discord at {discord.http.Route.BASE}: {type(exc).__name__}"
+        except discord.HTTPException as exc:
+            if exc.status < 500:
+                raise CitebotError(f"Discord refused the login: HTTP {exc.status}") from None
+            why = f"Discord answered the login with HTTP {exc.status}"
+        if pause is None:
+            raise CitebotError(why)
+        log.warning("%s; trying again in %.0f s", why, pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, LOGIN_RETRY_MAX)
+    return False
 
 
 async def serve(settings: Settings, ds: DiscordSettings) -> None:
@@ -53,7 +71,8 @@ async def serve(settings: Settings, ds: DiscordSettings) -> None:
     with contextlib.suppress(NotImplementedError, RuntimeError):  # docker stop sends SIGTERM: close cleanly
         loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
     async with bot:
-        await _login(bot, ds)
+        if not await _login(bot, ds, ds.login_retry_seconds):
+            return  # SIGTERM while Discord was out of reach
         bot.start_heartbeat()
         engine, report = await loop.run_in_executor(
             None, functools.partial(Engine.open_or_build, settings, rebuild_mismatch=True)
@@ -66,11 +85,8 @@ async def serve(settings: Settings, ds: DiscordSettings) -> None:
         warm.add_done_callback(lambda f: f.cancelled() or f.exception())
         try:
             await bot.connect(reconnect=True)
-        except discord.PrivilegedIntentsRequired:
-            raise CitebotError(
-                "the Message Content intent is not enabled for this bot: turn it on in the Developer Portal "
-                "(Bot > Privileged Gateway Intents)"
-            ) from None
+        except discord.PrivilegedIntentsRequired:  # citebot asks for none; a changed Discord could still say so
+            raise CitebotError("Discord refused the bot's gateway intents (4014)") from None
         except discord.ConnectionClosed as exc:
             if exc.code == 4004:
                 raise CitebotError("Discord rejected DISCORD_TOKEN at the gateway (4004)") from None
@@ -82,7 +98,7 @@ async def sync_commands(settings: Settings, ds: DiscordSettings) -> str:
     apply_endpoints(ds)
     bot = CitebotBot(settings, ds)
     async with bot:
-        await _login(bot, ds)
+        await _login(bot, ds, None)
         if ds.guild_id:
             guild = discord.Object(ds.guild_id)
             bot.tree.copy_global_to(guild=guild)

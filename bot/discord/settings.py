@@ -35,6 +35,7 @@ class DiscordSettings(BaseSettings):
     fetch_max_mb: float = Field(10.0, gt=0, validation_alias="DISCORD_FETCH_MAX_MB")
     fetch_timeout: float = Field(20.0, gt=0, validation_alias=AliasChoices("DISCORD_FETCH_TIMEOUT"))
     guild_ready_timeout: float = Field(2.0, gt=0, validation_alias="DISCORD_GUILD_READY_TIMEOUT")
+    login_retry_seconds: float = Field(2.0, gt=0, le=300, validation_alias="DISCORD_LOGIN_RETRY_SECONDS")
 
     @field_validator("guild_id", mode="before")
     @classmethod
