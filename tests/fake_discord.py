@@ -608,6 +608,8 @@ class FakeDiscord:
                 return _json([])
         if m == "POST" and (mm := re.fullmatch(r"/channels/(\d+)/messages", p)):
             return _json(self._bot_message(int(mm.group(1)), body))
+        if m == "DELETE" and re.fullmatch(r"/users/@me/guilds/\d+", p):  # leave a server
+            return web.Response(status=204)
         if m == "POST" and re.fullmatch(r"/channels/\d+/typing", p):
             return web.Response(status=204)
         if m == "POST" and p == "/users/@me/channels":

@@ -157,6 +157,36 @@ def test_discord_out_of_reach_at_start_is_retried(seed_sources, isolated):
     assert "cannot reach Discord at http://127.0.0.1" in text and TOKEN not in text
 
 
+def test_servers_not_listed_are_left_and_get_nothing(fake, seed_sources, isolated):
+    """DISCORD_SERVERS names the servers the bot serves: it leaves any other at connect, and until
+    Discord has removed it, a mention there is ignored and a slash command gets one ephemeral line."""
+    env = env_for(fake, isolated)
+    env["DISCORD_SERVERS"] = "111, 222"
+    proc = subprocess.Popen(
+        [CITEBOT, "serve"], env=env, cwd=isolated, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        fake.wait_ready(120)
+        fake.wait_for(lambda r: r.method == "DELETE" and r.path == f"/users/@me/guilds/{GUILD_ID}", 60)
+        mark = fake.mark()
+        ignored = fake.send_message(f"<@{BOT_ID}> Who was arrested in Canada?", mention_bot=True, user_id=79)
+        inter = fake.slash("ask", {"question": "Who was arrested in Canada?"}, user_id=80)
+        told = fake.wait_for(lambda r: r.path.endswith("/callback"), 60, mark)
+        assert told.json["type"] == 4 and told.json["data"]["flags"] & 64 and inter["id"] in told.path
+        assert told.json["data"]["content"] == "citebot does not answer in this server."
+        dm = fake.send_dm("Who was arrested in Canada?", user_id=81)  # a DM is still answered, after the mention
+        fake.wait_for(lambda r: str(((r.json or {}).get("message_reference") or {}).get("message_id")) == dm["id"], 90)
+        replies = [
+            r
+            for r in fake.requests[mark:]
+            if str(((r.json or {}).get("message_reference") or {}).get("message_id")) == ignored["id"]
+        ]
+        assert replies == []
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
 def test_no_privileged_intent_is_needed(fake, seed_sources, isolated):
     """The fake closes an IDENTIFY asking for a privileged intent (4014), as Discord does for an app
     whose portal has them off: the bot asks for none, connects, and reads a mention's question."""

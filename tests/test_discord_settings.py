@@ -74,3 +74,18 @@ def test_blank_server_id_means_unset(isolated, monkeypatch):
     monkeypatch.setenv("DISCORD_TOKEN", "x")
     monkeypatch.setenv("DISCORD_GUILD_ID", " ")
     assert DiscordSettings().guild_id is None
+
+
+def test_server_list_is_read_and_checked(isolated, monkeypatch):
+    """DISCORD_SERVERS takes ids separated by commas or spaces; a name instead of an id is refused."""
+    from bot.config import load_settings
+    from bot.errors import SettingsError
+
+    monkeypatch.setenv("DISCORD_TOKEN", "x")
+    monkeypatch.setenv("DISCORD_SERVERS", " 111, 222 333 ")
+    assert DiscordSettings().server_ids == frozenset({111, 222, 333})
+    monkeypatch.setenv("DISCORD_SERVERS", "")
+    assert DiscordSettings().server_ids is None
+    monkeypatch.setenv("DISCORD_SERVERS", "my-server")
+    with pytest.raises(SettingsError, match="DISCORD_SERVERS: .*give server ids"):
+        load_settings(DiscordSettings)

@@ -82,7 +82,7 @@ class AskCog(commands.Cog):
         if me is None or message.author.bot:
             return None
         mentioned = any(u.id == me.id for u in message.mentions)
-        if message.guild is not None and not mentioned:
+        if message.guild is not None and (not mentioned or not self.bot.serves(message.guild.id)):
             return None
         return re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
 

@@ -141,6 +141,7 @@ class CitebotBot(commands.Bot):
         await self.add_cog(AdminCog(self))
         self.add_dynamic_items(MoreButton, SourceButton, PageButton)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        self.tree.interaction_check = self.interaction_allowed  # type: ignore[method-assign]
 
     def start_heartbeat(self) -> None:
         """Only `serve` beats: `sync-commands` must not overwrite a running bot's heartbeat."""
@@ -149,6 +150,34 @@ class CitebotBot(commands.Bot):
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: questions by mention are handled by the ask cog's listener."""
+
+    # -- which servers ---------------------------------------------------------------------------
+    def serves(self, guild_id: int | None) -> bool:
+        """DISCORD_SERVERS set: only those servers (and DMs, which only members of a server the bot
+        stays in can send) are answered; anyone who adds the bot elsewhere gets nothing of the sources."""
+        allowed = self.dsettings.server_ids
+        return guild_id is None or allowed is None or guild_id in allowed
+
+    async def _leave_unlisted(self, guilds: list[discord.Guild]) -> None:
+        for guild in guilds:
+            if not self.serves(guild.id):
+                log.warning("leaving server %s: it is not in DISCORD_SERVERS", guild.id)
+                try:
+                    await guild.leave()
+                except discord.HTTPException as exc:
+                    log.warning("could not leave server %s: %s %s", guild.id, exc.status, exc.text)
+
+    async def on_ready(self) -> None:
+        await self._leave_unlisted(list(self.guilds))
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._leave_unlisted([guild])
+
+    async def interaction_allowed(self, interaction: discord.Interaction) -> bool:
+        if self.serves(interaction.guild_id):
+            return True
+        await self.tell(interaction, "citebot does not answer in this server.")
+        return False
 
     async def close(self) -> None:
         beating = self._heartbeat_task is not None

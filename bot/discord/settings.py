@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -36,6 +37,24 @@ class DiscordSettings(BaseSettings):
     fetch_timeout: float = Field(20.0, gt=0, validation_alias=AliasChoices("DISCORD_FETCH_TIMEOUT"))
     guild_ready_timeout: float = Field(2.0, gt=0, validation_alias="DISCORD_GUILD_READY_TIMEOUT")
     login_retry_seconds: float = Field(2.0, gt=0, le=300, validation_alias="DISCORD_LOGIN_RETRY_SECONDS")
+    servers: str | None = Field(
+        None, validation_alias="DISCORD_SERVERS", description="server ids the bot serves; it leaves any other"
+    )
+
+    @field_validator("servers", mode="before")
+    @classmethod
+    def _server_ids(cls, value: Any) -> Any:
+        """ "111, 222" (commas or spaces); blank means every server the bot is in."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        parts = [x for x in re.split(r"[,\s]+", str(value).strip()) if x]
+        if not all(x.isdigit() and int(x) > 0 for x in parts):
+            raise ValueError("give server ids (numbers) separated by commas")
+        return ",".join(parts)
+
+    @property
+    def server_ids(self) -> frozenset[int] | None:
+        return frozenset(int(x) for x in self.servers.split(",")) if self.servers else None
 
     @field_validator("guild_id", mode="before")
     @classmethod

@@ -29,6 +29,8 @@ class Guarded:
     route them through the same handler as slash commands."""
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        if not await _bot(interaction).interaction_allowed(interaction):
+            return
         try:
             await self.run(interaction)
         except Exception as exc:  # noqa: BLE001 - handed to the one error handler, which logs it
