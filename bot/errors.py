@@ -44,3 +44,7 @@ class BuildLocked(CitebotError):
 
 class SettingsError(CitebotError):
     """A setting is missing or out of range, or the `.env` file cannot be read."""
+
+
+class Stopped(CitebotError):
+    """The process was told to stop (SIGTERM, Ctrl-C) while a build was embedding."""

@@ -187,6 +187,41 @@ def test_servers_not_listed_are_left_and_get_nothing(fake, seed_sources, isolate
         proc.wait(30)
 
 
+def test_sigterm_during_the_first_build_stops_at_once(fake, isolated):
+    """`docker stop` while the index is being built: the build ends at its next batch (not minutes
+    later, nor killed), the process exits 0, and no half-built index is switched in."""
+    sources = isolated / "sources"
+    sources.mkdir()
+    for i in range(150):  # about 1,500 passages: far longer to embed than the test waits
+        paragraphs = (
+            f"Report {i} paragraph {j}: " + "the harbour committee reviewed tide tables. " * 20 for j in range(10)
+        )
+        (sources / f"report-{i:03d}.txt").write_text(f"Report {i}\n\n" + "\n\n".join(paragraphs), encoding="utf-8")
+    log = (isolated / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [CITEBOT, "serve"], env=env_for(fake, isolated), cwd=isolated, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list((isolated / "index").glob(".tmp-*")) and not (isolated / "index" / ".lock").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, (isolated / "serve.log").read_text()
+            time.sleep(0.2)
+        time.sleep(3)  # well into embedding
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(60)
+        stopped_in = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    text = (isolated / "serve.log").read_text()
+    assert code == 0, text
+    assert stopped_in < 20, (stopped_in, text)
+    assert "stopped before the index build finished" in text and "Traceback" not in text
+    assert not (isolated / "index" / "CURRENT").exists()
+
+
 def test_no_privileged_intent_is_needed(fake, seed_sources, isolated):
     """The fake closes an IDENTIFY asking for a privileged intent (4014), as Discord does for an app
     whose portal has them off: the bot asks for none, connects, and reads a mention's question."""

@@ -22,7 +22,8 @@ import yarl
 
 from ..config import Settings
 from ..engine import Engine
-from ..errors import CitebotError
+from ..embedding import stop_embedding
+from ..errors import CitebotError, Stopped
 from .client import CitebotBot
 from .settings import DiscordSettings
 
@@ -68,15 +69,25 @@ async def serve(settings: Settings, ds: DiscordSettings) -> None:
     apply_endpoints(ds)
     bot = CitebotBot(settings, ds)
     loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError):  # docker stop sends SIGTERM: close cleanly
-        loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
+
+    def stop() -> None:  # docker stop sends SIGTERM, a terminal Ctrl-C: close cleanly, mid-build too
+        stop_embedding()
+        asyncio.ensure_future(bot.close())
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, stop)
+        loop.add_signal_handler(signal.SIGINT, stop)
     async with bot:
         if not await _login(bot, ds, ds.login_retry_seconds):
             return  # SIGTERM while Discord was out of reach
         bot.start_heartbeat()
-        engine, report = await loop.run_in_executor(
-            None, functools.partial(Engine.open_or_build, settings, rebuild_mismatch=True)
-        )
+        try:
+            engine, report = await loop.run_in_executor(
+                None, functools.partial(Engine.open_or_build, settings, rebuild_mismatch=True)
+            )
+        except Stopped as exc:
+            log.info("%s", exc)
+            return
         if report is not None:
             why = f" ({report.rebuilt_reason})" if report.rebuilt_reason else ""
             log.info("index built%s: %s documents, %s chunks", why, report.documents, report.chunks)
