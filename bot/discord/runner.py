@@ -21,8 +21,8 @@ import discord.http
 import yarl
 
 from ..config import Settings
-from ..engine import Engine
 from ..embedding import stop_embedding
+from ..engine import Engine
 from ..errors import CitebotError, Stopped
 from .client import CitebotBot
 from .settings import DiscordSettings
