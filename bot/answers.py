@@ -234,12 +234,12 @@ def location(doc: dict, start: int) -> str:
     return f"paragraph {sum(1 for line in complete_lines if line.strip()) + 1}"
 
 
-def _highlight(text: str, span: _Span, question: str, speaker: str | None) -> Highlight | None:
+def _highlight(text: str, span: _Span, question: str, speaker: str | None, title: str | None) -> Highlight | None:
     """The asked person's first quote in the passage, else the best-answering sentence."""
     if span.quoted and speaker:
         for q in quotes_by(text, speaker, span.start, span.end):
             return Highlight(max(q.start, span.start), min(q.end, span.end))
-    return best_sentence(text[span.start : span.end], span.start, question)
+    return best_sentence(text[span.start : span.end], span.start, question, title)
 
 
 def compose(
@@ -301,7 +301,7 @@ def compose(
                 location=location(doc, span.start),
                 author=doc.get("author"),
                 publisher=doc.get("publisher"),
-                highlight=_highlight(doc["text"], span, question, speaker),
+                highlight=_highlight(doc["text"], span, question, speaker, doc.get("title")),
                 also_in=list(span.also_in),
             )
         )

@@ -70,8 +70,11 @@ def sentences(text: str, base: int = 0) -> list[tuple[int, int]]:
     return spans
 
 
-def best_sentence(text: str, base: int, question: str) -> Highlight | None:
-    """The passage sentence sharing the most (rarity-weighted) question words; None if none shares any."""
+def best_sentence(text: str, base: int, question: str, title: str | None = None) -> Highlight | None:
+    """The passage sentence sharing the most (rarity-weighted) question words; None if none shares any.
+    The document's headline (`title`) is bolded only when no sentence of the body shares a word: a
+    headline names the story's subject, so it ties with the sentence that answers and, coming
+    first, would win the tie while saying less."""
     wanted = terms(question)
     if not wanted:
         return None
@@ -80,10 +83,15 @@ def best_sentence(text: str, base: int, question: str) -> Highlight | None:
     df = {t: sum(1 for b in bags if t in b) for t in wanted}
     best: tuple[int, int] | None = None
     best_score = 0.0
+    headline: tuple[int, int] | None = None
     for span, bag in zip(spans, bags, strict=True):
         # summed in sorted order: set order changes with each process' hash seed, and with it the
         # last bit of a float sum, which flipped ties between equally good sentences across runs
         score = sum(1.0 + math.log(len(bags) / df[t]) for t in sorted(wanted & bag))
+        if score > 0 and headline is None and title and text[span[0] - base : span[1] - base] == title.strip():
+            headline = span
+            continue
         if score > best_score:
             best, best_score = span, score
+    best = best or headline
     return Highlight(*best) if best else None

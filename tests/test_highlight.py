@@ -53,8 +53,20 @@ def test_ties_go_to_the_first_sentence_whatever_the_hash_seed():
         "print(h.start, h.end)\n"
     )
     spans = {
-        subprocess.run([sys.executable, "-c", code], env={"PYTHONHASHSEED": str(seed)}, capture_output=True,
-                       text=True, check=True).stdout
+        subprocess.run(
+            [sys.executable, "-c", code], env={"PYTHONHASHSEED": str(seed)}, capture_output=True, text=True, check=True
+        ).stdout
         for seed in range(8)
     }
     assert len(spans) == 1
+
+
+def test_headline_is_bolded_only_when_the_body_has_nothing():
+    """A headline ties with the sentence that answers (it names the subject) and comes first: the
+    body's sentence is bolded; the headline only when no body sentence shares a question word."""
+    text = "Howard attacks Budget\n\nTory leader Michael Howard dismissed the Budget as vote now, pay later."
+    got = best_sentence(text, 0, "What did Howard say about the Budget?", title="Howard attacks Budget")
+    assert text[got.start : got.end].startswith("Tory leader Michael Howard")
+    only = "Howard attacks Budget\n\nThe weather was fine."
+    got = best_sentence(only, 0, "What did Howard say about the Budget?", title="Howard attacks Budget")
+    assert only[got.start : got.end] == "Howard attacks Budget"
