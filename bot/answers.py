@@ -20,6 +20,7 @@ from .quotes import (
     asked_speaker,
     asked_topic,
     asks_only_speaker,
+    Quote,
     quotes_by,
     speaker_name,
     topic_phrase,
@@ -235,9 +236,18 @@ def location(doc: dict, start: int) -> str:
 
 
 def _highlight(text: str, span: _Span, question: str, speaker: str | None, title: str | None) -> Highlight | None:
-    """The asked person's first quote in the passage, else the best-answering sentence."""
+    """The asked person's quote in the passage that best fits the question (most question words,
+    then a statement over a two-word fragment, then the first), else the best-answering sentence."""
     if span.quoted and speaker:
-        for q in quotes_by(text, speaker, span.start, span.end):
+        wanted = terms(question) - terms(speaker)
+
+        def fit(q: Quote) -> tuple[int, bool]:
+            said = text[q.start : q.end]
+            return len(wanted & terms(said)), len(said.split()) >= 4
+
+        found = quotes_by(text, speaker, span.start, span.end)
+        if found:
+            q = max(found, key=fit)  # max keeps the first of equals
             return Highlight(max(q.start, span.start), min(q.end, span.end))
     return best_sentence(text[span.start : span.end], span.start, question, title)
 

@@ -260,3 +260,19 @@ def test_names_reason_is_true_of_the_sources(engine_over):
     )
     nowhere = engine.ask("What did Gordon Brown say about Michael Howard?", top_k=1)
     assert nowhere.refusal == "no one source mentions Gordon Brown and Michael Howard together"
+
+
+def test_the_bolded_quote_is_the_one_about_the_question(engine_over):
+    """Of the asked person's quotes in a passage, the one sharing the question's words is bolded,
+    not a two-word fragment that happens to come first."""
+    engine = engine_over(
+        {
+            "blair.txt": 'Blair defends Iraq policy\n\n"A fair summary," Tony Blair said of the report on Monday. '
+            'Later Mr Blair said: "British troops will stay in Iraq until the elected government asks them to '
+            'leave." He spoke in London.\n',
+        }
+    )
+    answer = engine.ask("What did Tony Blair say about troops in Iraq?")
+    top = answer.passages[0]
+    bold = top.text[top.highlight.start - top.start : top.highlight.end - top.start]
+    assert bold.startswith('"British troops will stay in Iraq')
