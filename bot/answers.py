@@ -16,11 +16,11 @@ from .casing import truecase
 from .config import DEFAULT_MODEL
 from .highlight import STOPWORDS, best_sentence, terms
 from .quotes import (
+    Quote,
     asked_phrase,
     asked_speaker,
     asked_topic,
     asks_only_speaker,
-    Quote,
     quotes_by,
     speaker_name,
     topic_phrase,
