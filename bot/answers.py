@@ -11,6 +11,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .answer_types import MONEY, asked_kind, holds_kind
 from .casing import truecase
 from .config import DEFAULT_MODEL
@@ -47,6 +49,9 @@ NOT_CLOSE = "nothing in the sources is close enough to the question"  # the bar'
 _NAME = re.compile(r"\b[A-Z]\w+")
 _NAMEISH = re.compile(r"\b(?:[A-Z]\w+|[a-z]+[A-Z]\w*)")
 # years; model numbers ("Xbox 360"), not scores ("Spurs 5-4")
+NEAR_COPY_COSINE = 0.96  # BBC pairs of chunks from two documents at or above this: copies under other headlines
+NEAR_COPY_SHARED = 0.5
+SHINGLE = 5
 HOLDERS_CHECKED = 300  # documents read to confirm they hold a question's names (postings narrow first)
 _PINNED = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:[A-Z]\w*|[a-z]+[A-Z]\w*) \d+\b(?![-–/:.,]\d)")
 
@@ -191,26 +196,50 @@ def _fold_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = _fold_key(text).split()
+    return {tuple(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
+
+
+def _near_copy(data: IndexData, a: int, b: int) -> bool:
+    """Chunks `a` and `b` say the same with small edits (another headline, a sentence added): most
+    of the word 5-grams of the shorter one are in the other. Checked only for vectors this close."""
+    x, y = _shingles(data.chunk_text(a)), _shingles(data.chunk_text(b))
+    return len(x & y) >= NEAR_COPY_SHARED * min(len(x), len(y))
+
+
 def _merge(data: IndexData, hits: list[Hit]) -> list[_Span]:
     """Overlapping chunks of one document become one passage, ranked where its best chunk was.
 
     A chunk whose text was already seen in another document (a syndicated copy) is folded into
-    the first one's passage as "also in" instead of being shown twice.
+    the first one's passage as "also in" instead of being shown twice; so is a near copy (the BBC
+    corpus holds the same story under two headlines): vectors within NEAR_COPY_COSINE and most
+    word 5-grams shared.
     """
     spans: list[_Span] = []
     by_doc: dict[int, list[_Span]] = {}
     seen: dict[int, _Span] = {}
     rows = [hit.chunk for hit in hits]
     docs, starts, ends = data.chunk_doc[rows].tolist(), data.chunk_start[rows].tolist(), data.chunk_end[rows].tolist()
-    for hit, doc, start, end in zip(hits, docs, starts, ends, strict=True):
+    near: dict[int, list[int]] = {}  # hit -> earlier hits whose vectors are within NEAR_COPY_COSINE
+    if len(rows) > 1:
+        vectors = data.dense.vectors_of(np.asarray(rows, dtype=np.int64))
+        for a, b in np.argwhere(np.triu(vectors @ vectors.T, 1) >= NEAR_COPY_COSINE).tolist():
+            near.setdefault(b, []).append(a)
+    landed: list[_Span] = []  # the passage each hit went into
+    for n, (hit, doc, start, end) in enumerate(zip(hits, docs, starts, ends, strict=True)):
         key = data.fold_keys.get(hit.chunk)
         if key is None:  # folding every candidate's text was half of compose; a chunk's text never changes
             key = data.fold_keys[hit.chunk] = hash(_fold_key(data.chunk_text(hit.chunk)))
         first = seen.get(key)
+        for m in near.get(n, ()):
+            if first is None and docs[m] != doc and landed[m].doc != doc and _near_copy(data, rows[m], hit.chunk):
+                first = landed[m]
         if first is not None and first.doc != doc:
             source = data.documents[doc]["source"]
             if source not in first.also_in:
                 first.also_in.append(source)
+            landed.append(first)
             continue
         for span in by_doc.get(doc, ()):
             if start < span.end and end > span.start:
@@ -223,6 +252,7 @@ def _merge(data: IndexData, hits: list[Hit]) -> list[_Span]:
             spans.append(span)
             by_doc.setdefault(doc, []).append(span)
         seen.setdefault(key, span)
+        landed.append(span)
     return spans
 
 
