@@ -31,11 +31,12 @@ RUN if ls /tmp/context/wheels/torch-"${TORCH_VERSION}"*.whl >/dev/null 2>&1; the
 
 # Dependencies only here (citebot itself goes in last, in the final stage): a change to bot/
 # rebuilds two small layers, not the big ones.
-COPY pyproject.toml /tmp/pyproject.toml
+# constraints.txt: the versions the tests ran with, so a rebuild months later gets the same ones.
+COPY pyproject.toml constraints.txt /tmp/
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt; \
-    pip install -r /tmp/requirements.txt; \
-    rm /tmp/requirements.txt /tmp/pyproject.toml
+    pip install -c /tmp/constraints.txt -r /tmp/requirements.txt; \
+    rm /tmp/requirements.txt /tmp/pyproject.toml /tmp/constraints.txt
 # Slimmer: torch's C++ headers, CMake files, test binaries and test suites are never used here.
 RUN site="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"; \
     rm -rf "$site/torch/include" "$site/torch/share" "$site/torch/test" "$site/torch/lib/libtorchbind_test.so"; \

@@ -19,10 +19,11 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(0 if torch.__version__.sta
   fi
 fi
 
+# -c constraints.txt: the versions citebot is tested with, not whatever is newest today
 if [ "${1:-}" = "--dev" ]; then
-  "${PIP[@]}" install -q -e ".[dev]"
+  "${PIP[@]}" install -q -c constraints.txt -e ".[dev]"
 else
-  "${PIP[@]}" install -q -e .
+  "${PIP[@]}" install -q -c constraints.txt -e .
 fi
 .venv/bin/python -c "import torch; assert not torch.version.cuda, 'a CUDA build of torch got in'"
 echo "citebot is set up: .venv/bin/citebot --help" >&2

@@ -162,7 +162,14 @@ def test_dockerignore_is_an_allowlist() -> None:
     ]
     assert patterns[0] == "*"
     included = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
-    allowed = {"pyproject.toml", "README.md", "bot", "docker/slim_venv.py", ".docker-build/wheels/*.whl"}
+    allowed = {
+        "pyproject.toml",
+        "constraints.txt",
+        "README.md",
+        "bot",
+        "docker/slim_venv.py",
+        ".docker-build/wheels/*.whl",
+    }
     assert included <= allowed, included
 
 
@@ -254,8 +261,8 @@ def test_image_is_torch_free_non_root_and_has_no_compiler(built: Built) -> None:
     compiler and no build leftovers, and carries the default backend's int8 export, read-only."""
     script = (
         "id -u; for c in gcc cc c++ g++ clang make; do command -v $c || true; done; "
-        "python -c 'import importlib.util as u; print(*(f\"{m} {u.find_spec(m) is not None}\" for m in "
-        "(\"torch\", \"sentence_transformers\", \"transformers\", \"onnxruntime\", \"tokenizers\")), sep=\"; \")'; "
+        'python -c \'import importlib.util as u; print(*(f"{m} {u.find_spec(m) is not None}" for m in '
+        '("torch", "sentence_transformers", "transformers", "onnxruntime", "tokenizers")), sep="; ")\'; '
         "echo tmp $(ls -A /tmp | wc -l); "
         "echo export $(ls /opt/citebot-cache/onnx/*/); test -w /opt/citebot-cache || echo read-only"
     )
@@ -277,8 +284,17 @@ def test_torch_backend_in_the_default_image_says_how_to_get_it(built: Built, sou
     index = _volume(tmp_path, "index")
     mounts = ["-v", f"{sources}:/data/sources:ro", "-v", f"{index}:/data/index"]
     done = _run(
-        built, "run", "--rm", "--network=none", "-e", "CITEBOT_BACKEND=torch", *mounts, built.build.tag,
-        "ask", "What did Pompeo say?", check=False,
+        built,
+        "run",
+        "--rm",
+        "--network=none",
+        "-e",
+        "CITEBOT_BACKEND=torch",
+        *mounts,
+        built.build.tag,
+        "ask",
+        "What did Pompeo say?",
+        check=False,
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
@@ -294,13 +310,29 @@ def test_with_torch_image_runs_the_torch_backend(built: Built, sources: Path, tm
     index = _volume(tmp_path, "index")
     mounts = ["-v", f"{sources}:/data/sources:ro", "-v", f"{index}:/data/index"]
     done = _run(
-        built, "run", "--rm", "--network=none", "--entrypoint", "python", torch_build.tag,
-        "-c", "import torch; print('cuda', torch.version.cuda)",
+        built,
+        "run",
+        "--rm",
+        "--network=none",
+        "--entrypoint",
+        "python",
+        torch_build.tag,
+        "-c",
+        "import torch; print('cuda', torch.version.cuda)",
     )
     assert done.stdout.strip() == "cuda None"
     done = _run(
-        built, "run", "--rm", "--network=none", "-e", "CITEBOT_BACKEND=torch", *mounts, torch_build.tag,
-        "ask", "What did Pompeo say?", "--json",
+        built,
+        "run",
+        "--rm",
+        "--network=none",
+        "-e",
+        "CITEBOT_BACKEND=torch",
+        *mounts,
+        torch_build.tag,
+        "ask",
+        "What did Pompeo say?",
+        "--json",
     )
     answer = json.loads(done.stdout)
     assert answer["answered"] and "Pompeo" in answer["passages"][0]["text"], answer
@@ -350,7 +382,7 @@ def test_build_context_leaves_out_git_index_env_and_tests(built: Built) -> None:
     _run(built, "rmi", "citebot-context-probe")
     top = {p.split("/")[2] for p in listed if p.count("/") >= 2}
     assert {"bot", "pyproject.toml", "README.md"} <= top
-    assert top <= {"bot", "pyproject.toml", "README.md", "docker", ".docker-build"}, top
+    assert top <= {"bot", "pyproject.toml", "constraints.txt", "README.md", "docker", ".docker-build"}, top
     assert [p for p in listed if p.startswith("/ctx/docker/")] == ["/ctx/docker/slim_venv.py"]
     assert not any("__pycache__" in p for p in listed)
 
