@@ -52,7 +52,7 @@ _NAMEISH = re.compile(r"\b(?:[A-Z]\w+|[a-z]+[A-Z]\w*)")
 NEAR_COPY_COSINE = 0.96  # BBC pairs of chunks from two documents at or above this: copies under other headlines
 NEAR_COPY_SHARED = 0.5
 SHINGLE = 5
-HOLDERS_CHECKED = 300  # documents read to confirm they hold a question's names (postings narrow first)
+HOLDERS_CHECKED = 300  # most documents read to confirm they hold a question's names (postings narrow first)
 _PINNED = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:[A-Z]\w*|[a-z]+[A-Z]\w*) \d+\b(?![-–/:.,]\d)")
 
 
@@ -161,11 +161,11 @@ def docs_holding(data: IndexData, question: str, limit: int = HOLDERS_CHECKED) -
         found = docs if found is None else found & docs
         if not found:
             return set()
-    if found is None:
+    if found is None or len(found) > limit:  # too many to read: unknown, not "none"
         return None
     stem = bm25.stemmer.stemWords
     holders = set()
-    for row in sorted(found)[:limit]:
+    for row in found:
         text = data.documents[row]["text"]
         if all(p.search(text) for p in phrases) and (not names or _holds_names(names, text, stem)):
             holders.add(row)
@@ -366,14 +366,10 @@ def _rule_refusal(
         return f"no source mentions {_together(unknown)}"
     if names_apart(data, question, [s.doc for s in window]):
         pinned = pinned_words(question)
-        anywhere = docs_holding(data, question)
-        if len(pinned) == 1:
-            told = f"mentions {pinned[0]}"
-        else:
-            told = f"mentions {_together(pinned)} together"
-        if anywhere is None or anywhere:  # said of the passages found, not of every source
-            return f"the closest passages come from sources none of which {told}"
-        return f"no source {told}" if len(pinned) == 1 else f"no one source {told}"
+        named = pinned[0] if len(pinned) == 1 else f"{_together(pinned)} together"
+        if docs_holding(data, question) != set():  # some source holds them, or that is not known
+            return f"the closest passages come from sources none of which mentions {named}"
+        return f"no source mentions {named}" if len(pinned) == 1 else f"no one source mentions {named}"
     if bar_refused:
         return NOT_CLOSE
     kind = asked_kind(question)

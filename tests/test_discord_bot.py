@@ -329,12 +329,9 @@ def test_reindex_is_refused_to_members(live):
     assert live.bot.reindex_task is None
 
 
-def test_admin_reindex_switches_while_questions_keep_being_answered(live, monkeypatch):
-    """An admin's /reindex embeds a new and a changed source in the background; questions asked during
-    the build are answered (from the old index) before it reports, and the new source is answerable after."""
-    sources = live.extra["sources"]
-    # Hold the build's embedding until the questions are answered, so "during the build" does not
-    # depend on how fast this machine embeds a hundred passages (the real embedding runs after).
+def hold_builds(live: Live, monkeypatch) -> threading.Event:
+    """Builds wait at their embedding until the returned event is set, so "while a build runs" does
+    not depend on how fast this machine embeds (the real embedding runs after)."""
     release = threading.Event()
     real_encode = live.engine.embedder.encode
 
@@ -344,6 +341,14 @@ def test_admin_reindex_switches_while_questions_keep_being_answered(live, monkey
         return real_encode(texts, *args, **kwargs)
 
     monkeypatch.setattr(live.engine.embedder, "encode", held_encode)
+    return release
+
+
+def test_admin_reindex_switches_while_questions_keep_being_answered(live, monkeypatch):
+    """An admin's /reindex embeds a new and a changed source in the background; questions asked during
+    the build are answered (from the old index) before it reports, and the new source is answerable after."""
+    sources = live.extra["sources"]
+    release = hold_builds(live, monkeypatch)  # until the questions are answered
     shifts = "\n\n".join(
         f"Shift {i} of the ferry crew: deck hand {i} logged tide {i * 7 % 13} metres and {i % 5} late sailings."
         for i in range(400)
@@ -377,15 +382,7 @@ def test_admin_reindex_switches_while_questions_keep_being_answered(live, monkey
 def test_source_added_during_a_reindex_waits_for_it_then_is_indexed(live, monkeypatch):
     """/source add while another admin's /reindex runs: the file is saved, the add waits for that
     build, then runs its own, so the new source is answerable (not "already running", not lost)."""
-    release = threading.Event()
-    real_encode = live.engine.embedder.encode
-
-    def held_encode(texts, *args, **kwargs):
-        if threading.current_thread().name.startswith("citebot-build"):
-            release.wait(120)
-        return real_encode(texts, *args, **kwargs)
-
-    monkeypatch.setattr(live.engine.embedder, "encode", held_encode)
+    release = hold_builds(live, monkeypatch)
     (live.extra["sources"] / "kiln.md").write_text(
         "---\ntitle: Kiln note\n---\nThe pottery kiln was fired at dawn.\n", encoding="utf-8"
     )

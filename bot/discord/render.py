@@ -102,12 +102,7 @@ def render(content: str | None = None, embeds: list[discord.Embed] | None = None
     text = shorten(content, CONTENT) if content else None
     dicts = [_clamp_embed(dict(e.to_dict())) for e in (embeds or [])[:EMBEDS]]
     over = sum(_embed_size(d) for d in dicts) - TOTAL
-    if over > 0:  # long footers first, then the longest descriptions, fields, titles, any footer
-        for d in dicts:
-            footer = d.get("footer", {}).get("text", "")
-            if over > 0 and len(footer) > PASSAGE_FOOTER:
-                d["footer"]["text"] = shorten(footer, PASSAGE_FOOTER)
-                over -= len(footer) - len(d["footer"]["text"])
+    if over > 0:  # shrink the longest descriptions first, then drop fields, cut titles, cut footers
         for d in sorted(dicts, key=lambda x: -len(x.get("description", ""))):
             if over <= 0:
                 break
@@ -179,12 +174,11 @@ def _bold(line: str) -> str:
 def _quote(text: str, hs: int | None, he: int | None) -> str:
     """Markdown-escaped block quote, the highlight bolded line by line (bold cannot span lines)."""
 
-    esc = escape
     if hs is None or he is None or he <= hs:
-        body = esc(text)
+        body = escape(text)
     else:
-        bold = "\n".join(_bold(esc(line)) for line in text[hs:he].split("\n"))
-        body = esc(text[:hs]) + bold + esc(text[he:])
+        bold = "\n".join(_bold(escape(line)) for line in text[hs:he].split("\n"))
+        body = escape(text[:hs]) + bold + escape(text[he:])
     return "\n".join("> " + line for line in body.split("\n"))
 
 
