@@ -255,6 +255,17 @@ def _run(built: Built, *args: str, timeout: float = 600, check: bool = True) -> 
     return built.engine.docker(*args, timeout=timeout, check=check)
 
 
+def _ask_with_torch_backend(
+    built: Built, tag: str, sources: Path, tmp_path: Path, *ask: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`citebot ask` in a fresh offline container of `tag`, with CITEBOT_BACKEND=torch."""
+    index = _volume(tmp_path, "index")
+    mounts = ["-v", f"{sources}:/data/sources:ro", "-v", f"{index}:/data/index"]
+    return _run(
+        built, "run", "--rm", "--network=none", "-e", "CITEBOT_BACKEND=torch", *mounts, tag, "ask", *ask, check=check
+    )
+
+
 @pytest.mark.docker
 def test_image_is_torch_free_non_root_and_has_no_compiler(built: Built) -> None:
     """The default image runs as uid 10001 without torch (only the export needed it), with no C
@@ -281,21 +292,7 @@ def test_image_is_torch_free_non_root_and_has_no_compiler(built: Built) -> None:
 @pytest.mark.docker
 def test_torch_backend_in_the_default_image_says_how_to_get_it(built: Built, sources: Path, tmp_path: Path) -> None:
     """Another backend (or model) needs torch: one line naming the build argument, exit 2."""
-    index = _volume(tmp_path, "index")
-    mounts = ["-v", f"{sources}:/data/sources:ro", "-v", f"{index}:/data/index"]
-    done = _run(
-        built,
-        "run",
-        "--rm",
-        "--network=none",
-        "-e",
-        "CITEBOT_BACKEND=torch",
-        *mounts,
-        built.build.tag,
-        "ask",
-        "What did Pompeo say?",
-        check=False,
-    )
+    done = _ask_with_torch_backend(built, built.build.tag, sources, tmp_path, "What did Pompeo say?", check=False)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert "--build-arg WITH_TORCH=yes" in done.stderr.strip().splitlines()[-1]
@@ -307,8 +304,6 @@ def test_with_torch_image_runs_the_torch_backend(built: Built, sources: Path, tm
     up to the venv: only the final stage is built again)."""
     torch_build = harness.build_image(built.engine, "citebot:test-torch", "WITH_TORCH=yes")
     assert torch_build.size_bytes > built.build.size_bytes + 300e6
-    index = _volume(tmp_path, "index")
-    mounts = ["-v", f"{sources}:/data/sources:ro", "-v", f"{index}:/data/index"]
     done = _run(
         built,
         "run",
@@ -321,19 +316,7 @@ def test_with_torch_image_runs_the_torch_backend(built: Built, sources: Path, tm
         "import torch; print('cuda', torch.version.cuda)",
     )
     assert done.stdout.strip() == "cuda None"
-    done = _run(
-        built,
-        "run",
-        "--rm",
-        "--network=none",
-        "-e",
-        "CITEBOT_BACKEND=torch",
-        *mounts,
-        torch_build.tag,
-        "ask",
-        "What did Pompeo say?",
-        "--json",
-    )
+    done = _ask_with_torch_backend(built, torch_build.tag, sources, tmp_path, "What did Pompeo say?", "--json")
     answer = json.loads(done.stdout)
     assert answer["answered"] and "Pompeo" in answer["passages"][0]["text"], answer
 
